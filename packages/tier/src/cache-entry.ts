@@ -1,0 +1,142 @@
+import { CacheError } from "./cache-error.js";
+import type { Milliseconds } from "./duration.js";
+
+/** Options for {@link CacheEntry}. All are optional. */
+export interface CacheEntryOptions {
+  /**
+   * How long the entry is fresh, in milliseconds from {@link CacheEntry.cachedAt}. Overrides the
+   * tier's or cache's default ttl. `undefined` means "use the default"; with no default the entry
+   * never expires.
+   */
+  ttl?: Milliseconds | undefined;
+  /** When the value was produced, in epoch ms. Stamped by the cache or tier on insert when absent. */
+  cachedAt?: number | undefined;
+  /** Group labels for bulk invalidation. */
+  tags?: readonly string[] | undefined;
+  /**
+   * How long after its ttl the entry is kept physically so that it can still be served as stale
+   * (stale-while-revalidate, fail-safe). Tiers keep the entry until `cachedAt + ttl + staleFor`.
+   * @default 0
+   */
+  staleFor?: Milliseconds | undefined;
+  /** True when a cache hands the entry out past its ttl. Set by the cache, not by users. */
+  isStale?: boolean | undefined;
+}
+
+const EMPTY_TAGS: readonly string[] = Object.freeze([]);
+
+/**
+ * An immutable cached value with its metadata: when it was cached, how long it stays fresh, its
+ * tags, and whether it is being served stale.
+ *
+ * Pass one to `insert` (or return one from a loader) to give a value its own ttl or tags; a plain
+ * value gets the defaults.
+ *
+ * @example
+ * await cache.insert("user:1", CacheEntry.expiresAfter(user, 30_000));
+ * await cache.insert("user:2", new CacheEntry(user, { ttl: 60_000, tags: ["team:7"] }));
+ */
+export class CacheEntry<V> {
+  /** The cached value. */
+  readonly value: V;
+  /** When the value was produced, in epoch ms; `undefined` until a cache or tier stamps it. */
+  readonly cachedAt: number | undefined;
+  /** Freshness in ms from {@link CacheEntry.cachedAt}; `undefined` means the default applies. */
+  readonly ttl: Milliseconds | undefined;
+  /** Group labels; empty when the entry has none. */
+  readonly tags: readonly string[];
+  /** Extra time past the ttl during which the entry is kept to be served stale. */
+  readonly staleFor: Milliseconds;
+  /** True when the entry was handed out past its ttl (stale-while-revalidate or fail-safe). */
+  readonly isStale: boolean;
+
+  /**
+   * @throws CacheError `INVALID_OPTION` when `ttl`, `staleFor` or `cachedAt` is negative or not finite.
+   */
+  constructor(value: V, options?: CacheEntryOptions) {
+    this.value = value;
+    this.cachedAt = options?.cachedAt;
+    this.ttl = options?.ttl;
+    const tags = options?.tags;
+    this.tags = tags === undefined || tags.length === 0 ? EMPTY_TAGS : Object.freeze([...tags]);
+    this.staleFor = options?.staleFor ?? 0;
+    this.isStale = options?.isStale === true;
+    if (this.ttl !== undefined && !(this.ttl >= 0 && Number.isFinite(this.ttl))) {
+      throw new CacheError(
+        "INVALID_OPTION",
+        `\`ttl\` must be a finite number of milliseconds >= 0, got ${this.ttl}`,
+      );
+    }
+    if (!(this.staleFor >= 0 && Number.isFinite(this.staleFor))) {
+      throw new CacheError(
+        "INVALID_OPTION",
+        `\`staleFor\` must be a finite number >= 0, got ${this.staleFor}`,
+      );
+    }
+    if (this.cachedAt !== undefined && !Number.isFinite(this.cachedAt)) {
+      throw new CacheError("INVALID_OPTION", `\`cachedAt\` must be epoch milliseconds, got ${this.cachedAt}`);
+    }
+    Object.freeze(this);
+  }
+
+  /** An entry that stays fresh for `ttl` ms after it is cached. */
+  static expiresAfter<V>(value: V, ttl: Milliseconds): CacheEntry<V> {
+    return new CacheEntry(value, { ttl });
+  }
+
+  /** An entry cached at `cachedAt` (epoch ms) that stays fresh for `ttl` ms from then. */
+  static expiresAt<V>(value: V, ttl: Milliseconds, cachedAt: number): CacheEntry<V> {
+    return new CacheEntry(value, { ttl, cachedAt });
+  }
+
+  /** When the entry stops being fresh (epoch ms), or `undefined` if it has no ttl or no `cachedAt`. */
+  get expiresAt(): number | undefined {
+    return this.ttl === undefined || this.cachedAt === undefined ? undefined : this.cachedAt + this.ttl;
+  }
+
+  /**
+   * When tiers may drop the entry (epoch ms): `expiresAt + staleFor`, or `undefined` if it never expires.
+   */
+  get retainUntil(): number | undefined {
+    const expiresAt = this.expiresAt;
+    return expiresAt === undefined ? undefined : expiresAt + this.staleFor;
+  }
+
+  /** True when the entry's ttl has elapsed at `now`. */
+  isExpiredAt(now: number): boolean {
+    const expiresAt = this.expiresAt;
+    return expiresAt !== undefined && now >= expiresAt;
+  }
+
+  /** Milliseconds of freshness left at `now` (0 when expired), or `undefined` if it never expires. */
+  remainingTtl(now: number): Milliseconds | undefined {
+    const expiresAt = this.expiresAt;
+    return expiresAt === undefined ? undefined : Math.max(0, expiresAt - now);
+  }
+
+  /** A copy of this entry with some fields replaced. */
+  with(changes: CacheEntryOptions): CacheEntry<V> {
+    return new CacheEntry(this.value, {
+      ttl: "ttl" in changes ? changes.ttl : this.ttl,
+      cachedAt: "cachedAt" in changes ? changes.cachedAt : this.cachedAt,
+      tags: changes.tags ?? this.tags,
+      staleFor: changes.staleFor ?? this.staleFor,
+      isStale: changes.isStale ?? this.isStale,
+    });
+  }
+}
+
+/** True for a {@link CacheEntry}, including one made by a second copy of this package. */
+export function isCacheEntry(value: unknown): value is CacheEntry<unknown> {
+  if (value instanceof CacheEntry) return true;
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "value" in value &&
+    "cachedAt" in value &&
+    "ttl" in value &&
+    "staleFor" in value &&
+    "isStale" in value &&
+    Array.isArray((value as { tags?: unknown }).tags)
+  );
+}

@@ -1,0 +1,72 @@
+import type { CacheEntry } from "./cache-entry.js";
+
+/**
+ * One storage layer of a cache: an in-process LRU, a Redis keyspace, a test double.
+ *
+ * A tier stores {@link CacheEntry} values and applies no policy. Stampede protection, refresh,
+ * promotion and fail-safe live in `@cachet/core`, which may chain any number of tiers.
+ *
+ * Contract (checked by the conformance kit in `@cachet/tier/testing`):
+ * - **Read-after-write on one instance.** After `insert(key, e)` resolves, `get(key)` on the same
+ *   instance returns `e` (same value, `cachedAt`, `ttl`, `tags`) or a newer entry, until it expires,
+ *   is invalidated or is evicted. After `invalidate(key)` or `clear()` resolves, `get` misses.
+ *   Two instances over one shared backend (two processes on one Redis) see each other's writes, but
+ *   with no ordering promise beyond the backend's.
+ * - **Expiry.** An entry lives until `cachedAt + ttl + staleFor` on the tier's clock (see
+ *   {@link CacheEntry.retainUntil}); `get` never returns it after that instant. An entry without
+ *   `ttl` takes the tier's default ttl, and lives forever if there is none. An entry without
+ *   `cachedAt` is stamped with the tier's clock on insert. `get` returns the entry with the
+ *   effective `ttl` and `cachedAt` filled in, so a caller can compute the time left.
+ * - **Fidelity.** `value`, `cachedAt`, `ttl`, `staleFor` and `tags` come back as inserted (a tier
+ *   that serializes returns an equal value, not the same object). `isStale` is not stored.
+ * - **Keys.** Any key the tier's key type admits works, including `""`, unicode, 1 KiB strings and
+ *   glob characters (`*?[]\`). Distinct keys never collide.
+ * - **Failures** reject with a `CacheError`: `TIER_FAILURE` (with the backend error as `cause`),
+ *   `TIMEOUT`, `CODEC` for a value the tier cannot encode (nothing is stored), or `CLOSED` after
+ *   {@link CacheTier.close}. A tier never throws synchronously from these methods.
+ * - **Concurrency.** Concurrent inserts of one key leave exactly one of the inserted entries.
+ * - Optional methods may be absent; the core falls back (batch methods to per-key calls).
+ */
+export interface CacheTier<K, V> {
+  /** Stable name used in errors, events and telemetry, e.g. `"memory"` or `"redis"`. */
+  readonly name: string;
+
+  /** Returns the live entry for `key`, or `undefined` on a miss. */
+  get(key: K): Promise<CacheEntry<V> | undefined>;
+
+  /** Stores `entry` under `key`, replacing any previous entry. */
+  insert(key: K, entry: CacheEntry<V>): Promise<void>;
+
+  /** Removes `key`. Removing a missing key succeeds. */
+  invalidate(key: K): Promise<void>;
+
+  /** Removes every entry of this tier (and nothing else on a shared backend). */
+  clear(): Promise<void>;
+
+  /**
+   * Synchronous read, for in-process tiers that can answer without I/O. The core uses it on the
+   * hot path so that an L1 hit never waits for a promise. Same semantics as {@link CacheTier.get}.
+   */
+  getSync?(key: K): CacheEntry<V> | undefined;
+
+  /**
+   * Approximate number of entries. It may over-count entries that have expired but were not yet
+   * evicted, and on a shared backend it may count other instances' entries under the same prefix.
+   */
+  size?(): number | Promise<number>;
+
+  /** Batch read, one result per key in order. When absent, the core calls {@link CacheTier.get} per key. */
+  getMany?(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]>;
+
+  /** Batch write. Not atomic: after a failure some entries may be stored. */
+  insertMany?(entries: readonly (readonly [K, CacheEntry<V>])[]): Promise<void>;
+
+  /** Batch invalidation. */
+  invalidateMany?(keys: readonly K[]): Promise<void>;
+
+  /**
+   * Releases connections and timers this tier owns. Idempotent. Later calls reject with code
+   * `CLOSED`. A tier never closes a client it was handed by the user.
+   */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,18 @@
+// Entries and the tier contract
+export { CacheEntry, isCacheEntry } from "./cache-entry.js";
+export type { CacheEntryOptions } from "./cache-entry.js";
+export type { CacheTier } from "./cache-tier.js";
+
+// Errors
+export { CacheError, isCacheError } from "./cache-error.js";
+export type { CacheErrorCode, CacheErrorOptions } from "./cache-error.js";
+
+// Time
+export { systemClock } from "./clock.js";
+export type { Clock, TimerHandle } from "./clock.js";
+export { ManualClock } from "./manual-clock.js";
+export { toMilliseconds } from "./duration.js";
+export type { Duration, DurationUnit, Milliseconds } from "./duration.js";
+
+// Codecs
+export type { Codec } from "./codec.js";
