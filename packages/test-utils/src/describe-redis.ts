@@ -1,0 +1,14 @@
+import { describe } from "@jest/globals";
+import { redisAvailable } from "./find-redis.js";
+
+/**
+ * `describe` for suites that need Redis. It runs the suite when Redis is available, and otherwise
+ * skips it after one loud banner; under `CI=true` a missing `redis-server` throws instead, because
+ * a skipped suite is not a passing one.
+ *
+ * @param needsProcess - the suite kills, restarts or pauses servers, so `REDIS_URL` is not enough.
+ */
+export function describeRedis(name: string, fn: () => void, needsProcess = false): void {
+  if (redisAvailable(needsProcess)) describe(name, fn);
+  else describe.skip(`${name} (redis-server not installed)`, fn);
+}
