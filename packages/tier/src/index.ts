@@ -16,3 +16,6 @@ export type { Duration, DurationUnit, Milliseconds } from "./duration.js";
 
 // Codecs
 export type { Codec } from "./codec.js";
+export { jsonCodec } from "./json-codec.js";
+export type { GenericCodec } from "./json-codec.js";
+export { structuredCodec } from "./structured-codec.js";
