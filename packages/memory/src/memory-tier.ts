@@ -46,6 +46,7 @@ export interface MemoryTierOptions<K, V> {
  * @example
  * const tier = new MemoryTier<string, User>({ maxEntries: 10_000, ttl: "1m" });
  */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- lru-cache keys must be non-nullish
 export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
   readonly name: string;
   readonly #lru: LRUCache<K, CacheEntry<unknown>>;
@@ -116,7 +117,7 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
     try {
       return Promise.resolve(this.getSync(key));
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
   }
 
@@ -125,7 +126,7 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
       this.#insert(key, entry);
       return Promise.resolve();
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
   }
 
@@ -150,7 +151,7 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
     try {
       return Promise.resolve(keys.map((key) => this.getSync(key)));
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
   }
 
@@ -161,7 +162,7 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
       for (const [key, entry] of prepared) this.#lru.set(key, entry);
       return Promise.resolve();
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
   }
 

@@ -62,7 +62,7 @@ describe("MemoryTier", () => {
   it("with a codec, stores copies so callers cannot mutate cached objects", async () => {
     const tier = new MemoryTier<string, { n: number }>({
       maxBytes: 1_000,
-      codec: jsonCodec as Codec<{ n: number }>,
+      codec: jsonCodec,
     });
     const original = { n: 1 };
     await tier.insert("k", new CacheEntry(original));
