@@ -113,21 +113,14 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
     return this.#decode(entry as CacheEntry<Uint8Array>);
   }
 
-  get(key: K): Promise<CacheEntry<V> | undefined> {
-    try {
-      return Promise.resolve(this.getSync(key));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw becomes a rejection
+  async get(key: K): Promise<CacheEntry<V> | undefined> {
+    return this.getSync(key);
   }
 
-  insert(key: K, entry: CacheEntry<V>): Promise<void> {
-    try {
-      this.#insert(key, entry);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw becomes a rejection
+  async insert(key: K, entry: CacheEntry<V>): Promise<void> {
+    this.#lru.set(key, this.#prepare(entry));
   }
 
   invalidate(key: K): Promise<void> {
@@ -147,23 +140,16 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
     return this.#lru.size;
   }
 
-  getMany(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]> {
-    try {
-      return Promise.resolve(keys.map((key) => this.getSync(key)));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw becomes a rejection
+  async getMany(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]> {
+    return keys.map((key) => this.getSync(key));
   }
 
-  insertMany(entries: readonly (readonly [K, CacheEntry<V>])[]): Promise<void> {
-    try {
-      // Encode everything first, so a value the codec refuses leaves nothing half-written.
-      const prepared = entries.map(([key, entry]) => [key, this.#prepare(entry)] as const);
-      for (const [key, entry] of prepared) this.#lru.set(key, entry);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw becomes a rejection
+  async insertMany(entries: readonly (readonly [K, CacheEntry<V>])[]): Promise<void> {
+    // Encode everything first, so a value the codec refuses leaves nothing half-written.
+    const prepared = entries.map(([key, entry]) => [key, this.#prepare(entry)] as const);
+    for (const [key, entry] of prepared) this.#lru.set(key, entry);
   }
 
   invalidateMany(keys: readonly K[]): Promise<void> {
@@ -176,10 +162,6 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
     this.#closed = true;
     this.#lru.clear();
     return Promise.resolve();
-  }
-
-  #insert(key: K, entry: CacheEntry<V>): void {
-    this.#lru.set(key, this.#prepare(entry));
   }
 
   #prepare(entry: CacheEntry<V>): CacheEntry<unknown> {

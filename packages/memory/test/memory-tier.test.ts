@@ -1,5 +1,4 @@
 import { CacheEntry, ManualClock, isCacheError, jsonCodec } from "@cachet/tier";
-import type { Codec } from "@cachet/tier";
 import { MemoryTier } from "../src/index.js";
 
 describe("MemoryTier", () => {
