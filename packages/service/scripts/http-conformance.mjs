@@ -1,0 +1,272 @@
+// Runs the independent HTTP caching test suite `http-cache-tests` (cache-tests.fyi, by Mark
+// Nottingham) against two reverse proxies on 127.0.0.1:
+//   - cachet: node:http + createHttpCache({ mode: "standards" }).middleware() in front of the suite's server
+//   - undici: node:http forwarding through undici 7's `interceptors.cache({ type: "shared" })` (the yardstick)
+// Each target runs in its own child process (the suite's runner keeps its results in module state).
+// Usage: node scripts/http-conformance.mjs [--json] [--target=cachet|undici] [--id=test-id]
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const suiteDir = dirname(require.resolve("http-cache-tests/package.json"));
+const suiteUrl = (path) => pathToFileURL(join(suiteDir, path)).href;
+
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, "").split("=");
+    return [k, v ?? "true"];
+  }),
+);
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "transfer-encoding",
+  "upgrade",
+  "trailer",
+  "proxy-authenticate",
+  "proxy-authorization",
+]);
+
+async function listen(server) {
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+/** The suite's own origin handlers, bound to 127.0.0.1 on an ephemeral port. */
+async function startOrigin(http) {
+  const [config, test, state, file] = await Promise.all(
+    ["handle-config", "handle-test", "handle-state", "handle-file"].map(
+      async (name) => (await import(suiteUrl(`server/${name}.mjs`))).default,
+    ),
+  );
+  const server = http.createServer((request, response) => {
+    const segments = new URL(request.url, "http://127.0.0.1/").pathname.split("/");
+    segments.shift();
+    const dispatch = segments.shift();
+    if (dispatch === "config") config(segments, request, response);
+    else if (dispatch === "test") test(segments, request, response);
+    else if (dispatch === "state") state(segments, request, response);
+    else file(new URL(request.url, "http://127.0.0.1/"), request, response);
+  });
+  return { server, url: await listen(server) };
+}
+
+function forwardHeaders(headers) {
+  const out = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HOP_BY_HOP.has(name) && name !== "host") out[name] = value;
+  }
+  return out;
+}
+
+async function startCachetProxy(http, originUrl) {
+  const { createHttpCache } = await import(pathToFileURL(join(here, "..", "dist", "index.js")).href);
+  const { CacheEntry } = await import("@cachet/tier");
+  // A minimal Map-backed store: the suite measures HTTP semantics, not the storage tier.
+  const map = new Map();
+  const store = {
+    async get(key) {
+      const entry = map.get(key);
+      if (entry === undefined) return undefined;
+      if (entry.retainUntil !== undefined && Date.now() >= entry.retainUntil) {
+        map.delete(key);
+        return undefined;
+      }
+      return entry;
+    },
+    async insert(key, entry) {
+      map.set(key, entry.cachedAt === undefined ? entry.with({ cachedAt: Date.now() }) : entry);
+    },
+    async invalidate(key) {
+      map.delete(key);
+    },
+  };
+  void CacheEntry;
+  const cache = createHttpCache({ cache: store, mode: "standards", shared: true, onError: (e) => console.error(e) });
+  const middleware = cache.middleware();
+  const server = http.createServer((req, res) => {
+    middleware(req, res, () => {
+      const upstream = http.request(
+        `${originUrl}${req.url}`,
+        { method: req.method, headers: forwardHeaders(req.headers) },
+        (response) => {
+          const headers = {};
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (!HOP_BY_HOP.has(name)) headers[name] = value;
+          }
+          res.writeHead(response.statusCode, headers);
+          response.pipe(res);
+        },
+      );
+      upstream.on("error", (error) => {
+        res.statusCode = 502;
+        res.end(String(error));
+      });
+      req.pipe(upstream);
+    });
+  });
+  return { server, url: await listen(server), close: async () => undefined };
+}
+
+async function startUndiciProxy(http, originUrl) {
+  const { Agent, interceptors, request } = await import("undici");
+  const agent = new Agent().compose(interceptors.cache({ type: "shared" }));
+  const server = http.createServer(async (req, res) => {
+    try {
+      const hasBody = req.method !== "GET" && req.method !== "HEAD";
+      const response = await request(`${originUrl}${req.url}`, {
+        method: req.method,
+        headers: forwardHeaders(req.headers),
+        body: hasBody ? req : undefined,
+        dispatcher: agent,
+      });
+      const headers = {};
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (!HOP_BY_HOP.has(name)) headers[name] = value;
+      }
+      res.writeHead(response.statusCode, headers);
+      for await (const chunk of response.body) res.write(chunk);
+      res.end();
+    } catch (error) {
+      res.statusCode = 502;
+      res.end(String(error));
+    }
+  });
+  return { server, url: await listen(server), close: () => agent.close() };
+}
+
+async function runTarget(target, id) {
+  const http = await import("node:http");
+  const origin = await startOrigin(http);
+  const proxy =
+    target === "undici" ? await startUndiciProxy(http, origin.url) : await startCachetProxy(http, origin.url);
+  const { runTests, getResults } = await import(suiteUrl("client/runner.mjs"));
+  const tests = (await import(suiteUrl("tests/index.mjs"))).default;
+  tests.push((await import(suiteUrl("tests/surrogate-control.mjs"))).default);
+  const suiteRequire = createRequire(join(suiteDir, "package.json"));
+  const fetch = (await import(pathToFileURL(suiteRequire.resolve("node-fetch")).href)).default;
+  let selected = tests;
+  if (id !== undefined) {
+    selected = [];
+    for (const suite of tests) {
+      for (const test of suite.tests) {
+        if (test.id === id) selected.push({ ...suite, tests: [{ ...test, dump: true }] });
+      }
+    }
+  }
+  // The suite's server logs a warning for every unexpected request; keep stdout for results.
+  const log = console.log;
+  if (id === undefined) console.log = () => undefined;
+  await runTests(selected, fetch, false, proxy.url);
+  console.log = log;
+  await new Promise((resolve) => proxy.server.close(resolve));
+  await proxy.close();
+  await new Promise((resolve) => origin.server.close(resolve));
+  return getResults();
+}
+
+/** Classifies results like the suite's own display code (lib/display.mjs), dependencies included. */
+function classify(tests, results) {
+  const byId = new Map();
+  for (const suite of tests) for (const test of suite.tests) byId.set(test.id, test);
+  const memo = new Map();
+  const kindOf = (test) => test.kind ?? "required";
+  const resultOf = (id) => {
+    if (memo.has(id)) return memo.get(id);
+    const test = byId.get(id);
+    const result = results[id];
+    let out;
+    if (result === undefined) out = "untested";
+    else if ((test.depends_on ?? []).some((dep) => !["pass", "yes"].includes(resultOf(dep)))) out = "dependency_fail";
+    else if (Array.isArray(result) && result[0] === "Setup") out = result[1] === "retry" ? "retry" : "setup_fail";
+    else if (kindOf(test) === "check") out = result === true ? "yes" : "no";
+    else if (result === true) out = "pass";
+    else if (Array.isArray(result) && result[0] !== "Assertion") out = "harness_fail";
+    else out = kindOf(test) === "optimal" ? "optional_fail" : "fail";
+    memo.set(id, out);
+    return out;
+  };
+  const summary = {};
+  const failures = { required: [], optimal: [] };
+  for (const [id, test] of byId) {
+    if (test.browser_only === true) continue;
+    const kind = kindOf(test);
+    const outcome = resultOf(id);
+    summary[kind] ??= { total: 0 };
+    summary[kind].total++;
+    summary[kind][outcome] = (summary[kind][outcome] ?? 0) + 1;
+    if ((kind === "required" || kind === "optimal") && outcome !== "pass") {
+      const detail = Array.isArray(results[id]) ? results[id][1] : "";
+      failures[kind].push({ id, outcome, detail, name: test.name });
+    }
+  }
+  return { summary, failures };
+}
+
+async function child() {
+  const results = await runTarget(args.get("target"), args.get("id"));
+  process.stdout.write(`\n@@RESULTS@@${JSON.stringify(results)}\n`);
+}
+
+function runChild(target) {
+  return new Promise((resolve, reject) => {
+    const extra = args.has("id") ? [`--id=${args.get("id")}`] : [];
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", `--target=${target}`, ...extra], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    proc.stdout.on("data", (d) => (out += d));
+    proc.on("error", reject);
+    proc.on("close", (code) => {
+      const at = out.lastIndexOf("@@RESULTS@@");
+      if (code !== 0 || at === -1) return reject(new Error(`${target} run failed (exit ${code})\n${out}`));
+      if (args.has("id")) process.stdout.write(out.slice(0, at));
+      resolve(JSON.parse(out.slice(at + "@@RESULTS@@".length)));
+    });
+  });
+}
+
+async function main() {
+  const tests = (await import(suiteUrl("tests/index.mjs"))).default;
+  tests.push((await import(suiteUrl("tests/surrogate-control.mjs"))).default);
+  const suiteVersion = require("http-cache-tests/package.json").version;
+  const undiciVersion = require("undici/package.json").version;
+  const targets = args.has("target") ? [args.get("target")] : ["cachet", "undici"];
+  const report = {};
+  for (const target of targets) {
+    const started = Date.now();
+    const results = await runChild(target);
+    report[target] = { ...classify(tests, results), seconds: Math.round((Date.now() - started) / 1000) };
+  }
+  if (args.has("json")) {
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
+  console.log(`http-cache-tests ${suiteVersion}, Node ${process.version}, undici ${undiciVersion}`);
+  console.log("target   required pass/total   optimal pass/total   (other required outcomes)");
+  for (const [target, { summary, seconds }] of Object.entries(report)) {
+    const r = summary.required;
+    const o = summary.optimal;
+    const other = Object.entries(r)
+      .filter(([k]) => k !== "total" && k !== "pass")
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    console.log(
+      `${target.padEnd(8)} ${`${r.pass ?? 0}/${r.total}`.padStart(13)} ${`${o.pass ?? 0}/${o.total}`.padStart(20)}   (${other}) ${seconds}s`,
+    );
+  }
+  for (const [target, { failures }] of Object.entries(report)) {
+    if (args.has("quiet")) break;
+    console.log(`\n${target}: required tests not passed`);
+    for (const f of failures.required) console.log(`  ${f.outcome.padEnd(15)} ${f.id}  ${f.detail}`);
+  }
+}
+
+if (args.has("child")) await child();
+else await main();

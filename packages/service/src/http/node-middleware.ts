@@ -1,0 +1,324 @@
+import { ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { TLSSocket } from "node:tls";
+import type { ClientWriter, HttpCacheEngine, OriginResponse, RequestChanges } from "./http-cache-engine.js";
+import type { HttpRequestInfo } from "./http-cache-options.js";
+import type { HeaderPairs } from "./stored-response.js";
+
+/**
+ * A node:http / Express / Connect middleware. Call `next()` to continue to the application, or
+ * `next(error)` to report an error.
+ */
+export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+const protoWriteHead = ServerResponse.prototype.writeHead as (
+  this: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+) => ServerResponse;
+const protoWrite = ServerResponse.prototype.write as (this: ServerResponse, chunk: Uint8Array) => boolean;
+const protoEnd = ServerResponse.prototype.end as (this: ServerResponse, chunk?: Uint8Array) => ServerResponse;
+
+function requestInfo(req: IncomingMessage): HttpRequestInfo {
+  // A snapshot: the cache edits req.headers for the origin (validators, stripped fields) and must
+  // still see what the client sent.
+  const headers: IncomingHttpHeaders = { ...req.headers };
+  const raw = req.url ?? "/";
+  let url: string;
+  if (raw.startsWith("http://") || raw.startsWith("https://")) {
+    url = raw;
+  } else {
+    const scheme = (req.socket as Partial<TLSSocket>).encrypted === true ? "https" : "http";
+    const host = headers.host ?? `${req.socket.localAddress ?? "localhost"}:${req.socket.localPort ?? 80}`;
+    url = `${scheme}://${host}${raw.startsWith("/") ? raw : `/${raw}`}`;
+  }
+  return {
+    method: (req.method ?? "GET").toUpperCase(),
+    url,
+    header(name) {
+      const value = headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+  };
+}
+
+function applyChanges(req: IncomingMessage, changes: RequestChanges): void {
+  if (changes.set.length === 0 && changes.remove.length === 0) return;
+  const headers = req.headers;
+  for (const name of changes.remove) delete headers[name];
+  for (const [name, value] of changes.set) headers[name] = value;
+}
+
+function toPairs(headers: OutgoingHttpHeaders): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    if (Array.isArray(value)) for (const v of value) pairs.push([lower, String(v)]);
+    else pairs.push([lower, String(value)]);
+  }
+  return pairs;
+}
+
+function toOutgoing(pairs: HeaderPairs): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of pairs) {
+    const previous = out[name];
+    if (previous === undefined) out[name] = value;
+    else if (Array.isArray(previous)) previous.push(value);
+    else out[name] = [previous, value];
+  }
+  return out;
+}
+
+function clearHeaders(res: ServerResponse): void {
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+}
+
+type Callback = (error?: Error | null) => void;
+
+/**
+ * The body the application writes, as an async iterable the engine consumes. `write` reports
+ * back-pressure like a stream, and the response emits `drain` when the engine catches up.
+ */
+class BodyQueue implements AsyncIterable<Uint8Array> {
+  readonly #chunks: Uint8Array[] = [];
+  #isEnded = false;
+  #error: unknown;
+  #wake: (() => void) | undefined;
+  readonly #onDrain: () => void;
+
+  constructor(onDrain: () => void) {
+    this.#onDrain = onDrain;
+  }
+
+  push(chunk: Uint8Array): boolean {
+    if (this.#isEnded) return false;
+    if (chunk.length > 0) this.#chunks.push(chunk);
+    this.#notify();
+    return this.#chunks.length < 16;
+  }
+
+  end(): void {
+    this.#isEnded = true;
+    this.#notify();
+  }
+
+  fail(error: unknown): void {
+    this.#error = error;
+    this.#isEnded = true;
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const chunk = this.#chunks.shift();
+      if (chunk !== undefined) {
+        if (this.#chunks.length === 0) this.#onDrain();
+        yield chunk;
+        continue;
+      }
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#isEnded) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+}
+
+/**
+ * Lets the application run against `res` while capturing what it writes: status and headers at
+ * `writeHead` (explicit or implicit), the body through `write` / `end`. Nothing reaches the socket;
+ * the engine writes the client's answer itself with the prototype methods.
+ */
+function capture(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<OriginResponse> {
+  return new Promise<OriginResponse>((resolve, reject) => {
+    let isHeadCaptured = false;
+    let isEnded = false;
+    const queue = new BodyQueue(() => res.emit("drain"));
+    const target = res as unknown as Record<string, unknown>;
+    // The application's headers live here until the engine decides what the client gets: after a
+    // stale answer was sent, background revalidation must still be able to call setHeader.
+    const fields = new Map<string, { name: string; value: number | string | readonly string[] }>();
+    for (const [name, value] of Object.entries(res.getHeaders())) {
+      if (value !== undefined) fields.set(name.toLowerCase(), { name, value });
+    }
+    if (!res.headersSent) clearHeaders(res);
+    target.setHeader = function setHeader(name: string, value: number | string | readonly string[]): ServerResponse {
+      fields.set(name.toLowerCase(), { name, value });
+      return res;
+    };
+    target.appendHeader = function appendHeader(name: string, value: string | readonly string[]): ServerResponse {
+      const previous = fields.get(name.toLowerCase())?.value;
+      const list = previous === undefined ? [] : Array.isArray(previous) ? [...(previous as string[])] : [String(previous)];
+      fields.set(name.toLowerCase(), { name, value: list.concat(value) });
+      return res;
+    };
+    target.getHeader = (name: string) => fields.get(name.toLowerCase())?.value;
+    target.hasHeader = (name: string) => fields.has(name.toLowerCase());
+    target.removeHeader = (name: string) => void fields.delete(name.toLowerCase());
+    target.getHeaderNames = () => [...fields.keys()];
+    target.getHeaders = () => {
+      const out: OutgoingHttpHeaders = Object.create(null) as OutgoingHttpHeaders;
+      for (const [key, field] of fields) out[key] = field.value as OutgoingHttpHeaders[string];
+      return out;
+    };
+    const captureHead = (status: number, extra: OutgoingHttpHeaders | undefined): void => {
+      if (isHeadCaptured) return;
+      isHeadCaptured = true;
+      const pairs: [string, string][] = [];
+      const overridden = new Set(extra === undefined ? [] : Object.keys(extra).map((k) => k.toLowerCase()));
+      for (const [key, field] of fields) {
+        if (overridden.has(key)) continue;
+        const value = field.value;
+        if (Array.isArray(value)) for (const v of value as string[]) pairs.push([key, String(v)]);
+        else pairs.push([key, String(value as string | number)]);
+      }
+      if (extra !== undefined) pairs.push(...toPairs(extra));
+      resolve({ status, headers: pairs, body: req.method === "HEAD" ? null : queue });
+      if (req.method === "HEAD") queue.end();
+    };
+    const toChunk = (chunk: unknown, encoding: unknown): Uint8Array | undefined => {
+      if (chunk === undefined || chunk === null || typeof chunk === "function") return undefined;
+      if (typeof chunk === "string") return Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+      return chunk as Uint8Array;
+    };
+    target.writeHead = function writeHead(status: number, ...args: unknown[]): ServerResponse {
+      let headers: OutgoingHttpHeaders | undefined;
+      const last = args[args.length - 1];
+      if (Array.isArray(last)) {
+        headers = {};
+        for (let i = 0; i + 1 < last.length; i += 2) headers[String(last[i])] = last[i + 1] as string;
+      } else if (typeof last === "object" && last !== null) {
+        headers = last as OutgoingHttpHeaders;
+      }
+      res.statusCode = status;
+      captureHead(status, headers);
+      return res;
+    };
+    target.flushHeaders = function flushHeaders(): void {
+      captureHead(res.statusCode, undefined);
+    };
+    target.write = function write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+      captureHead(res.statusCode, undefined);
+      const data = toChunk(chunk, encoding);
+      const ok = data === undefined ? true : queue.push(data);
+      const callback = (typeof encoding === "function" ? encoding : cb) as Callback | undefined;
+      if (callback !== undefined) process.nextTick(callback);
+      return ok;
+    };
+    target.end = function end(chunk?: unknown, encoding?: unknown, cb?: unknown): ServerResponse {
+      if (isEnded) return res;
+      captureHead(res.statusCode, undefined);
+      const data = toChunk(chunk, encoding);
+      if (data !== undefined) queue.push(data);
+      isEnded = true;
+      queue.end();
+      const callback = [chunk, encoding, cb].find((f) => typeof f === "function") as Callback | undefined;
+      if (callback !== undefined) process.nextTick(callback);
+      return res;
+    };
+    Object.defineProperty(res, "headersSent", { configurable: true, get: () => isHeadCaptured });
+    Object.defineProperty(res, "writableEnded", { configurable: true, get: () => isEnded });
+    res.once("close", () => {
+      if (!isEnded) queue.fail(new Error("client closed the connection"));
+    });
+    try {
+      next();
+    } catch (error) {
+      reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
+}
+
+function restore(res: ServerResponse): void {
+  const target = res as unknown as Record<string, unknown>;
+  for (const name of ["setHeader", "appendHeader", "getHeader", "hasHeader", "removeHeader", "getHeaderNames", "getHeaders"]) {
+    delete target[name];
+  }
+  delete target.writeHead;
+  delete target.flushHeaders;
+  delete target.write;
+  delete target.end;
+  delete target.headersSent;
+  delete target.writableEnded;
+}
+
+/** Writes the engine's answer to the real socket through the `ServerResponse` prototype methods. */
+class NodeWriter implements ClientWriter {
+  isStarted = false;
+  readonly #res: ServerResponse;
+
+  constructor(res: ServerResponse) {
+    this.#res = res;
+  }
+
+  send(status: number, headers: HeaderPairs, body: Uint8Array | null): void {
+    this.head(status, headers);
+    const res = this.#res;
+    if (body === null) protoEnd.call(res);
+    else protoEnd.call(res, body);
+  }
+
+  head(status: number, headers: HeaderPairs): void {
+    this.isStarted = true;
+    const res = this.#res;
+    if (res.destroyed) return;
+    clearHeaders(res);
+    protoWriteHead.call(res, status, toOutgoing(headers));
+  }
+
+  write(chunk: Uint8Array): void | Promise<void> {
+    const res = this.#res;
+    if (res.destroyed) return;
+    if (protoWrite.call(res, chunk)) return;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off("drain", done);
+        res.off("close", done);
+        resolve();
+      };
+      res.on("drain", done);
+      res.on("close", done);
+    });
+  }
+
+  end(): void {
+    if (!this.#res.destroyed) protoEnd.call(this.#res);
+  }
+
+  abort(error: unknown): void {
+    this.#res.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** Builds the node:http / Express / Connect face of an engine. */
+export function createNodeMiddleware(engine: HttpCacheEngine): NodeMiddleware {
+  return (req, res, next) => {
+    const writer = new NodeWriter(res);
+    let isOriginCalled = false;
+    const origin = (changes: RequestChanges): Promise<OriginResponse> => {
+      isOriginCalled = true;
+      applyChanges(req, changes);
+      return capture(req, res, next);
+    };
+    engine
+      .serve(requestInfo(req), origin, writer)
+      .catch((error: unknown) => {
+        restore(res);
+        if (!isOriginCalled) {
+          next(error);
+        } else if (!writer.isStarted) {
+          writer.send(502, [["content-type", "text/plain"]], Buffer.from("Bad Gateway"));
+        } else {
+          writer.abort(error);
+        }
+      });
+  };
+}
