@@ -15,6 +15,8 @@ module.exports = tseslint.config(
       "**/*.mjs",
       "**/tsup.config.ts",
       "tsup.base.ts",
+      "**/*.d.ts",
+      "**/*.d.cts",
     ],
   },
   js.configs.recommended,
@@ -28,6 +30,8 @@ module.exports = tseslint.config(
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/consistent-type-imports": "error",
+      // Rejections pass on whatever a user's loader or tier threw; it need not be an Error.
+      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingUnknown: true }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },

@@ -1,0 +1,365 @@
+import { CacheError, CircuitBreaker, systemClock, toMilliseconds } from "@cachet/tier";
+import type { CacheTier, CircuitBreakerOptions, Clock, Duration } from "@cachet/tier";
+import { MemoryTier } from "@cachet/memory";
+import type { MemoryTierOptions } from "@cachet/memory";
+import { Cache } from "./cache.js";
+import type { CacheConfig, LoadPolicy, TierSlot } from "./cache.js";
+import type { CacheEventListener } from "./cache-event.js";
+import type { FailSafeOptions, LoaderTimeouts } from "./loader.js";
+import { PromotionPolicy } from "./promotion-policy.js";
+import type { ValueMode } from "./value-mode.js";
+
+/** Options for {@link Cache.builder}. */
+export interface CacheBuilderOptions {
+  /** Time source for expiry, refresh, timeouts and backoff; tests pass a `ManualClock`. @default systemClock */
+  clock?: Clock | undefined;
+}
+
+/** Options for {@link CacheBuilder.memory}: those of `MemoryTier`, minus what the builder supplies. */
+export type MemoryOptions<K, V> = Omit<MemoryTierOptions<K, V>, "clock" | "ttl">;
+
+type TierSource<K, V> =
+  { kind: "memory"; options: MemoryOptions<K, V> } | { kind: "storage"; tier: CacheTier<K, V> } | undefined;
+
+interface GlobalOptions<V> {
+  name: string;
+  timeToRefresh: Duration;
+  stampede: boolean;
+  valueMode: ValueMode;
+  swr: Duration;
+  failSafe: FailSafeOptions<V>;
+  timeouts: LoaderTimeouts;
+  negativeTtl: Duration;
+  tierErrors: "miss" | "throw";
+  eventKeys: boolean;
+  jitter: Duration;
+}
+
+const VALUE_MODES: readonly ValueMode[] = ["freeze", "clone", "reference"];
+
+/**
+ * Builds a {@link Cache}. Each builder describes one tier (`.memory()` or `.storage()`), its ttl and
+ * promotion policy; `.fallback(builder)` chains the next tier below it, to any depth. Cache-wide
+ * options (name, refresh, stale-while-revalidate, fail-safe, timeouts...) belong on the outermost
+ * builder.
+ *
+ * Every option is validated by {@link CacheBuilder.build}, which throws a `CacheError` with code
+ * `INVALID_OPTION` naming the option.
+ *
+ * @example
+ * const l2 = Cache.builder<string, User>().storage(new RedisTier({ client: redis })).ttl("5m");
+ * const users = Cache.builder<string, User>()
+ *   .name("users")
+ *   .memory({ maxEntries: 10_000 })
+ *   .ttl("1m")
+ *   .fallback(l2)
+ *   .timeToRefresh("20s")
+ *   .build();
+ */
+export class CacheBuilder<K, V> {
+  #clock: Clock | undefined;
+  #source: TierSource<K, V>;
+  #sourceCount = 0;
+  #ttl: Duration | undefined;
+  #fallback: CacheBuilder<K, V> | undefined;
+  #promotion: PromotionPolicy<V> | undefined;
+  #tierTimeout: Duration | undefined;
+  #breaker: CircuitBreakerOptions | CircuitBreaker | false | undefined;
+  readonly #global: {
+    name?: string;
+    timeToRefresh?: Duration;
+    stampede?: boolean;
+    valueMode?: ValueMode;
+    swr?: Duration;
+    failSafe?: FailSafeOptions<V>;
+    timeouts?: LoaderTimeouts;
+    negativeTtl?: Duration;
+    tierErrors?: "miss" | "throw";
+    listeners: CacheEventListener[];
+    eventKeys?: boolean;
+    jitter?: Duration;
+    random?: () => number;
+  } = { listeners: [] };
+  readonly #globalSet = new Set<string>();
+
+  /** Prefer {@link Cache.builder}. */
+  constructor(options?: CacheBuilderOptions) {
+    this.#clock = options?.clock;
+  }
+
+  /** Names the cache in events, errors and telemetry. @default "cache" */
+  name(name: string): this {
+    return this.#setGlobal("name", name);
+  }
+
+  /** Uses an in-process `MemoryTier` (lru-cache) as this tier. One of `maxEntries`/`maxBytes` is required. */
+  memory(options: MemoryOptions<K, V>): this {
+    this.#source = { kind: "memory", options };
+    this.#sourceCount++;
+    return this;
+  }
+
+  /** Uses any `CacheTier` as this tier (Redis, a `ServiceTier`, a `MockCache`...). */
+  storage(tier: CacheTier<K, V>): this {
+    this.#source = { kind: "storage", tier };
+    this.#sourceCount++;
+    return this;
+  }
+
+  /** Default freshness of entries in this tier; a `CacheEntry`'s own ttl wins. Milliseconds or `"30s"`. */
+  ttl(ttl: Duration): this {
+    this.#ttl = ttl;
+    return this;
+  }
+
+  /** On a miss in this tier, ask the tier `next` describes (which may have its own fallback). */
+  fallback(next: CacheBuilder<K, V>): this {
+    this.#fallback = next;
+    return this;
+  }
+
+  /** Whether a hit in the fallback tier is copied into this tier. @default PromotionPolicy.always() */
+  promotionPolicy(policy: PromotionPolicy<V>): this {
+    this.#promotion = policy;
+    return this;
+  }
+
+  /** Time limit for each operation on this tier; a slow tier counts as failed (a miss on reads). */
+  tierTimeout(timeout: Duration): this {
+    this.#tierTimeout = timeout;
+    return this;
+  }
+
+  /**
+   * Circuit breaker for this tier: after repeated failures the tier is skipped for a cool-down, then
+   * probed with one call. Pass options, a shared `CircuitBreaker`, or `false` to turn it off.
+   * @default off for the first tier, `{ failureThreshold: 5, cooldown: "30s" }` for fallback tiers
+   */
+  circuitBreaker(breaker: CircuitBreakerOptions | CircuitBreaker | false): this {
+    this.#breaker = breaker;
+    return this;
+  }
+
+  /**
+   * Once an entry is older than `age` (and still fresh), the next read returns it at once and starts
+   * one background refresh: by the loader for `getOrInsert`, from the next tier for `get`.
+   * Must be less than the ttl.
+   */
+  timeToRefresh(age: Duration): this {
+    return this.#setGlobal("timeToRefresh", age);
+  }
+
+  /** Concurrent misses on one key share one load. @default true */
+  stampedeProtection(enabled = true): this {
+    return this.#setGlobal("stampede", enabled);
+  }
+
+  /** How values shared between callers are protected; see {@link ValueMode}. @default "freeze" */
+  valueMode(mode: ValueMode): this {
+    return this.#setGlobal("valueMode", mode);
+  }
+
+  /** After its ttl, serve an entry for up to `window` more while one background refresh runs. */
+  staleWhileRevalidate(window: Duration): this {
+    return this.#setGlobal("swr", window);
+  }
+
+  /** Serve the last good value when the loader fails; see {@link FailSafeOptions}. */
+  failSafe(options: FailSafeOptions<V>): this {
+    return this.#setGlobal("failSafe", options);
+  }
+
+  /** Loader time limits; see {@link LoaderTimeouts}. */
+  timeouts(timeouts: LoaderTimeouts): this {
+    return this.#setGlobal("timeouts", timeouts);
+  }
+
+  /** Remember an `undefined` result of `optionallyGetOrInsert` as absent for this long. */
+  negativeTtl(ttl: Duration): this {
+    return this.#setGlobal("negativeTtl", ttl);
+  }
+
+  /**
+   * What a failing tier means: `"miss"` (default) reports it and carries on (a read is a miss, a
+   * write lands in the tiers that work); `"throw"` rejects the operation with the tier's error.
+   */
+  tierErrors(policy: "miss" | "throw"): this {
+    return this.#setGlobal("tierErrors", policy);
+  }
+
+  /**
+   * Adds up to `max` (random) to each written entry's ttl, so entries written together do not
+   * all expire together. `random` may be injected for deterministic tests.
+   */
+  ttlJitter(max: Duration, random?: () => number): this {
+    this.#setGlobal("jitter", max);
+    if (random !== undefined) this.#global.random = random;
+    return this;
+  }
+
+  /** Receives every event of the cache; see `CacheEvent`. Several listeners may be added. */
+  onEvent(listener: CacheEventListener): this {
+    this.#global.listeners.push(listener);
+    this.#globalSet.add("onEvent");
+    return this;
+  }
+
+  /** Include raw keys in events (they are hashed otherwise). @default false */
+  eventKeys(include = true): this {
+    return this.#setGlobal("eventKeys", include);
+  }
+
+  /**
+   * Validates every option and builds the cache.
+   * @throws CacheError `INVALID_OPTION` naming the first invalid option.
+   */
+  build(): Cache<K, V> {
+    const g = this.#global;
+    const clock = this.#clock ?? systemClock;
+    if (typeof clock.now !== "function" || typeof clock.setTimeout !== "function") {
+      throw invalid("`clock` must have `now`, `setTimeout` and `clearTimeout`");
+    }
+    const slots: TierSlot<K, V>[] = [];
+    const seen = new Set<CacheBuilder<K, V>>();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walking the fallback chain from this builder
+    for (let b: CacheBuilder<K, V> | undefined = this; b !== undefined; b = b.#fallback) {
+      if (seen.has(b)) throw invalid("`fallback` chain loops back on itself");
+      seen.add(b);
+      if (b !== this && b.#globalSet.size > 0) {
+        throw invalid(`\`${[...b.#globalSet][0]}\` is a cache-wide option: set it on the outermost builder`);
+      }
+      slots.push(b.#slot(clock, slots.length));
+    }
+
+    const name = g.name ?? "cache";
+    if (typeof name !== "string" || name.length === 0) throw invalid("`name` must be a non-empty string");
+    const ttl = slots[0]!.ttl;
+    const timeToRefresh =
+      g.timeToRefresh === undefined ? undefined : toMilliseconds(g.timeToRefresh, "timeToRefresh", false);
+    if (timeToRefresh !== undefined && ttl !== undefined && timeToRefresh >= ttl) {
+      throw invalid(`\`timeToRefresh\` (${timeToRefresh} ms) must be less than \`ttl\` (${ttl} ms)`);
+    }
+    const valueMode = g.valueMode ?? "freeze";
+    if (!VALUE_MODES.includes(valueMode))
+      throw invalid(`\`valueMode\` must be one of ${VALUE_MODES.join(", ")}`);
+    const tierErrors = g.tierErrors ?? "miss";
+    if (tierErrors !== "miss" && tierErrors !== "throw")
+      throw invalid('`tierErrors` must be "miss" or "throw"');
+    if (g.stampede !== undefined && typeof g.stampede !== "boolean")
+      throw invalid("`stampedeProtection` must be a boolean");
+    for (const listener of g.listeners) {
+      if (typeof listener !== "function") throw invalid("`onEvent` needs a function");
+    }
+    const random = g.random ?? Math.random;
+    if (typeof random !== "function") throw invalid("`ttlJitter` random source must be a function");
+
+    const config: CacheConfig<K, V> = {
+      name,
+      clock,
+      slots,
+      timeToRefresh,
+      stampedeProtection: g.stampede ?? true,
+      valueMode,
+      policy: this.#policy(),
+      tierErrors,
+      listeners: g.listeners,
+      eventKeys: g.eventKeys === true,
+      ttlJitter: g.jitter === undefined ? 0 : toMilliseconds(g.jitter, "ttlJitter"),
+      random,
+    };
+    return new Cache(config);
+  }
+
+  #policy(): LoadPolicy<V> {
+    const g = this.#global;
+    const swr = g.swr === undefined ? 0 : toMilliseconds(g.swr, "staleWhileRevalidate");
+    let failSafe: LoadPolicy<V>["failSafe"];
+    if (g.failSafe !== undefined) {
+      if (typeof g.failSafe !== "object" || g.failSafe === null)
+        throw invalid("`failSafe` must be an options object");
+      failSafe = {
+        maxStaleAge: toMilliseconds(g.failSafe.maxStaleAge, "failSafe.maxStaleAge", false),
+        backoff:
+          g.failSafe.backoff === undefined ? 10_000 : toMilliseconds(g.failSafe.backoff, "failSafe.backoff"),
+      };
+    }
+    const soft =
+      g.timeouts?.soft === undefined ? undefined : toMilliseconds(g.timeouts.soft, "timeouts.soft", false);
+    const hard =
+      g.timeouts?.hard === undefined ? undefined : toMilliseconds(g.timeouts.hard, "timeouts.hard", false);
+    if (soft !== undefined && hard !== undefined && soft >= hard) {
+      throw invalid(`\`timeouts.soft\` (${soft} ms) must be less than \`timeouts.hard\` (${hard} ms)`);
+    }
+    return {
+      // Undefined: each tier applies its own default ttl unless a call or entry sets one.
+      ttl: undefined,
+      tags: undefined,
+      swr,
+      failSafe,
+      hasFallback: g.failSafe !== undefined && "fallback" in g.failSafe,
+      fallback: g.failSafe?.fallback,
+      softTimeout: soft,
+      hardTimeout: hard,
+      negativeTtl:
+        g.negativeTtl === undefined ? undefined : toMilliseconds(g.negativeTtl, "negativeTtl", false),
+    };
+  }
+
+  #slot(clock: Clock, index: number): TierSlot<K, V> {
+    if (this.#sourceCount > 1) throw invalid("a builder takes one tier: call `memory()` or `storage()` once");
+    const source = this.#source;
+    if (source === undefined) {
+      throw invalid(
+        index === 0
+          ? "no tier: call `memory({...})` or `storage(tier)`"
+          : `fallback #${index} has no tier: call \`memory()\` or \`storage()\``,
+      );
+    }
+    const ttl =
+      this.#ttl === undefined
+        ? undefined
+        : toMilliseconds(this.#ttl, index === 0 ? "ttl" : `fallback #${index} ttl`, false);
+    let tier: CacheTier<K, V>;
+    if (source.kind === "memory") {
+      if (typeof source.options !== "object" || source.options === null)
+        throw invalid("`memory` needs options");
+      tier = new MemoryTier<K & {}, V>({ ...source.options, clock });
+    } else {
+      tier = source.tier;
+      const ok =
+        typeof tier === "object" &&
+        tier !== null &&
+        typeof tier.get === "function" &&
+        typeof tier.insert === "function" &&
+        typeof tier.invalidate === "function" &&
+        typeof tier.clear === "function";
+      if (!ok) throw invalid("`storage` needs a CacheTier (get, insert, invalidate, clear)");
+    }
+    const name = typeof tier.name === "string" && tier.name.length > 0 ? tier.name : `tier${index}`;
+    const promotion = this.#promotion ?? PromotionPolicy.always<V>();
+    if (!(promotion instanceof PromotionPolicy)) throw invalid("`promotionPolicy` must be a PromotionPolicy");
+    const timeout =
+      this.#tierTimeout === undefined ? undefined : toMilliseconds(this.#tierTimeout, "tierTimeout", false);
+    let breaker: CircuitBreaker | undefined;
+    const breakerOption = this.#breaker ?? (index > 0 ? {} : false);
+    if (breakerOption instanceof CircuitBreaker) breaker = breakerOption;
+    else if (breakerOption !== false) breaker = new CircuitBreaker({ name, clock, ...breakerOption });
+    return { tier, name, ttl, promotion, timeout, breaker };
+  }
+
+  #setGlobal<P extends keyof GlobalOptions<V>>(option: P, value: GlobalOptions<V>[P]): this {
+    (this.#global as Record<string, unknown>)[option] = value;
+    this.#globalSet.add(GLOBAL_NAMES[option] ?? option);
+    return this;
+  }
+}
+
+const GLOBAL_NAMES: Record<string, string> = {
+  stampede: "stampedeProtection",
+  swr: "staleWhileRevalidate",
+  jitter: "ttlJitter",
+};
+
+function invalid(message: string): CacheError {
+  return new CacheError("INVALID_OPTION", message);
+}

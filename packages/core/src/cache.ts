@@ -1,0 +1,1348 @@
+import { CacheEntry, CacheError, isCacheEntry, isCacheError, toMilliseconds } from "@cachet/tier";
+import type { CacheTier, Clock, Milliseconds } from "@cachet/tier";
+import { cacheEventChannel, hashKey } from "./cache-event.js";
+import type { CacheEvent, CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
+import { CacheBuilder } from "./cache-builder.js";
+import type { CacheBuilderOptions } from "./cache-builder.js";
+import { Flight } from "./flight.js";
+import { isLoaderFailure, loaderFailure } from "./loader.js";
+import type { BatchLoader, GetOrInsertOptions, InsertOptions, Loader, LoaderContext } from "./loader.js";
+import type { PromotionPolicy } from "./promotion-policy.js";
+import { deepFreeze } from "./value-mode.js";
+import type { ValueMode } from "./value-mode.js";
+
+/** Tag that marks a remembered absence (negative caching). Reserved: never use it as a tag yourself. */
+export const NEGATIVE_TAG = "cachet:absent";
+
+/** The breaker surface the core needs; `CircuitBreaker` from `@cachet/tier` provides it. @internal */
+export interface TierBreaker {
+  tryAcquire(): boolean;
+  recordSuccess(): void;
+  recordFailure(): void;
+}
+
+/** One tier with the policy the builder chain gave it. @internal */
+export interface TierSlot<K, V> {
+  readonly tier: CacheTier<K, V>;
+  readonly name: string;
+  /** Default ttl for entries written to this tier without their own. */
+  readonly ttl: Milliseconds | undefined;
+  /** Whether an entry found below this tier is copied into it. */
+  readonly promotion: PromotionPolicy<V>;
+  /** Per-operation time limit for this tier. */
+  readonly timeout: Milliseconds | undefined;
+  readonly breaker: TierBreaker | undefined;
+}
+
+/** Everything `build()` resolved and validated. @internal */
+export interface CacheConfig<K, V> {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly slots: readonly TierSlot<K, V>[];
+  readonly timeToRefresh: Milliseconds | undefined;
+  readonly stampedeProtection: boolean;
+  readonly valueMode: ValueMode;
+  readonly policy: LoadPolicy<V>;
+  readonly tierErrors: "miss" | "throw";
+  readonly listeners: readonly CacheEventListener[];
+  readonly eventKeys: boolean;
+  readonly ttlJitter: Milliseconds;
+  readonly random: () => number;
+}
+
+/** Resolved per-load policy: the cache's defaults, or those merged with a call's options. @internal */
+export interface LoadPolicy<V> {
+  readonly ttl: Milliseconds | undefined;
+  readonly tags: readonly string[] | undefined;
+  readonly swr: Milliseconds;
+  readonly failSafe: { readonly maxStaleAge: Milliseconds; readonly backoff: Milliseconds } | undefined;
+  readonly hasFallback: boolean;
+  readonly fallback: V | undefined;
+  readonly softTimeout: Milliseconds | undefined;
+  readonly hardTimeout: Milliseconds | undefined;
+  readonly negativeTtl: Milliseconds | undefined;
+}
+
+/** Per-tier and overall counters; see {@link Cache.stats}. */
+export interface CacheStats {
+  /** One row per tier, outermost first. */
+  readonly tiers: readonly {
+    readonly name: string;
+    readonly hits: number;
+    readonly misses: number;
+    readonly errors: number;
+    /** hits / (hits + misses), or 0 before any lookup. */
+    readonly hitRatio: number;
+  }[];
+  /** Lookups that found a fresh entry in some tier. */
+  readonly hits: number;
+  /** Lookups that found nothing fresh in any tier. */
+  readonly misses: number;
+  /** hits / (hits + misses) over the whole cache. */
+  readonly hitRatio: number;
+  /** Stale entries handed out (stale-while-revalidate, soft timeout, fail-safe). */
+  readonly staleServed: number;
+  /** Loader runs started, and how many failed. */
+  readonly loads: number;
+  readonly loadErrors: number;
+  /** Callers that joined a load already in flight. */
+  readonly coalesced: number;
+  /** Loads running now. */
+  readonly inFlight: number;
+}
+
+/** The per-key fence: bumped by every write, checked before any write a slower operation makes. */
+interface KeyFence {
+  refs: number;
+  generation: number;
+}
+
+interface Ticket<K> {
+  readonly key: K;
+  readonly fence: KeyFence;
+  readonly generation: number;
+}
+
+interface MutableTierStats {
+  hits: number;
+  misses: number;
+  errors: number;
+}
+
+const DEFAULT_OPERATION_TIMEOUT_CAUSE = "operation timed out";
+
+/**
+ * A multi-tier cache: an L1 (usually in-process memory) in front of any number of fallback tiers
+ * (Redis, another service), with stampede protection, background refresh, stale-while-revalidate,
+ * fail-safe and negative caching. Build one with {@link Cache.builder}.
+ *
+ * Every method is safe to call concurrently. Values handed out are shared between callers; see
+ * {@link ValueMode} for how they are protected.
+ *
+ * @example
+ * const users = Cache.builder<string, User>()
+ *   .name("users")
+ *   .memory({ maxEntries: 10_000 })
+ *   .ttl("1m")
+ *   .build();
+ * const user = await users.getOrInsert("u1", (id) => db.loadUser(id));
+ */
+export class Cache<K, V> {
+  /** The cache's name, used in events, errors and telemetry. */
+  readonly name: string;
+  readonly #clock: Clock;
+  readonly #slots: readonly TierSlot<K, V>[];
+  /** The first tier's synchronous read, when it has one: the hot path. */
+  readonly #l1Sync: ((key: K) => CacheEntry<V> | undefined) | undefined;
+  readonly #ttr: Milliseconds | undefined;
+  readonly #stampede: boolean;
+  readonly #valueMode: ValueMode;
+  readonly #policy: LoadPolicy<V>;
+  readonly #tierErrors: "miss" | "throw";
+  readonly #eventKeys: boolean;
+  readonly #jitter: Milliseconds;
+  readonly #random: () => number;
+  readonly #listeners: CacheEventListener[];
+  readonly #flights = new Map<K, Flight<V>>();
+  readonly #fences = new Map<K, KeyFence>();
+  readonly #refreshNotBefore = new Map<K, number>();
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #tierStats: MutableTierStats[];
+  #hits = 0;
+  #misses = 0;
+  #staleServed = 0;
+  #loads = 0;
+  #loadErrors = 0;
+  #coalesced = 0;
+  #closed = false;
+
+  /** Starts a builder; see {@link CacheBuilder}. */
+  static builder<K, V>(options?: CacheBuilderOptions): CacheBuilder<K, V> {
+    return new CacheBuilder<K, V>(options);
+  }
+
+  /** @internal Use {@link Cache.builder}. */
+  constructor(config: CacheConfig<K, V>) {
+    this.name = config.name;
+    this.#clock = config.clock;
+    this.#slots = config.slots;
+    const first = config.slots[0]!.tier;
+    this.#l1Sync = typeof first.getSync === "function" ? first.getSync.bind(first) : undefined;
+    this.#ttr = config.timeToRefresh;
+    this.#stampede = config.stampedeProtection;
+    this.#valueMode = config.valueMode;
+    this.#policy = config.policy;
+    this.#tierErrors = config.tierErrors;
+    this.#listeners = [...config.listeners];
+    this.#eventKeys = config.eventKeys;
+    this.#jitter = config.ttlJitter;
+    this.#random = config.random;
+    this.#tierStats = config.slots.map(() => ({ hits: 0, misses: 0, errors: 0 }));
+  }
+
+  /** Names of the tiers, outermost first. */
+  get tiers(): readonly string[] {
+    return this.#slots.map((slot) => slot.name);
+  }
+
+  /** True after {@link Cache.close}. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads
+
+  /**
+   * Returns the entry for `key`, or `undefined` when no tier has it.
+   *
+   * The first tier answers at once when it holds a fresh entry. Otherwise each lower tier is asked in
+   * turn, and a hit there is promoted into the tiers above (per their promotion policy), expiring no
+   * later than it does below. When no tier has a fresh entry but one has an expired entry within the
+   * stale-while-revalidate window, that entry is returned with `isStale === true`.
+   * @throws CacheError `CLOSED` after {@link Cache.close}; `TIER_FAILURE`/`TIMEOUT` only with `.tierErrors("throw")`.
+   */
+  get(key: K): Promise<CacheEntry<V> | undefined> {
+    if (this.#closed) return this.#rejectClosed();
+    let stale: CacheEntry<V> | undefined;
+    const l1 = this.#l1Sync;
+    if (l1 !== undefined) {
+      const entry = this.#readL1(key, "get");
+      if (entry !== undefined) {
+        const now = this.#clock.now();
+        const expiresAt = entry.expiresAt;
+        if (expiresAt === undefined || now < expiresAt) {
+          this.#hits++;
+          this.#tierStats[0]!.hits++;
+          if (this.#ttr !== undefined) this.#maybeRefresh(key, entry, 0, now, undefined, this.#policy);
+          if (this.#observed()) this.#emit("hit", "get", key, this.#slots[0]!.name);
+          if (entry.tags.length !== 0 && entry.tags.includes(NEGATIVE_TAG)) return Promise.resolve(undefined);
+          return Promise.resolve(this.#valueMode === "clone" ? cloneEntry(entry) : entry);
+        }
+        stale = entry;
+      } else {
+        this.#tierStats[0]!.misses++;
+      }
+      return this.#getSlow(key, 1, stale);
+    }
+    return this.#getSlow(key, 0, undefined);
+  }
+
+  /**
+   * Returns the cached value for `key`, or runs `loader` to produce, cache and return it.
+   *
+   * Concurrent calls for one key (in this process) share one loader run and its value or error;
+   * a loader error is never cached. See {@link GetOrInsertOptions} for per-call policy.
+   * @throws CacheError `LOADER` (cause: the loader's error) when the loader fails and fail-safe has
+   * nothing to serve; `TIMEOUT` after the hard timeout; `ABORTED` when `options.signal` aborts;
+   * `CLOSED` after {@link Cache.close}.
+   */
+  getOrInsert(key: K, loader: Loader<K, V>, options?: GetOrInsertOptions<V>): Promise<V> {
+    return this.#getOrLoad(key, loader, options, "getOrInsert") as Promise<V>;
+  }
+
+  /**
+   * Like {@link Cache.getOrInsert}, for loaders that may find nothing: a loader result of `undefined`
+   * is returned and not cached, unless a negative ttl is set (`.negativeTtl()` or
+   * `options.negativeTtl`), in which case the absence itself is remembered for that long in every
+   * tier, so a flood of requests for a missing id reaches the loader once. An `insert` replaces a
+   * remembered absence.
+   */
+  optionallyGetOrInsert(
+    key: K,
+    loader: Loader<K, V | undefined>,
+    options?: GetOrInsertOptions<V>,
+  ): Promise<V | undefined> {
+    return this.#getOrLoad(key, loader as Loader<K, V>, options, "optionallyGetOrInsert");
+  }
+
+  /**
+   * Reads many keys at once: the first tier answers what it can, then each lower tier is asked for
+   * the rest in one batch call (when it has `getMany`). Results are in the order of `keys`.
+   */
+  async getMany(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]> {
+    if (this.#closed) throw this.#closedError();
+    const results = new Array<CacheEntry<V> | undefined>(keys.length);
+    let pending: number[] = keys.map((_, i) => i);
+    const now = this.#clock.now();
+    for (let t = 0; t < this.#slots.length && pending.length > 0; t++) {
+      const slot = this.#slots[t]!;
+      const batchKeys = pending.map((i) => keys[i]!);
+      const tickets = t > 0 ? batchKeys.map((key) => this.#acquire(key)) : undefined;
+      let found: (CacheEntry<V> | undefined)[];
+      try {
+        found = await this.#tierGetMany(slot, t, batchKeys, "getMany");
+      } finally {
+        if (tickets) for (const ticket of tickets) this.#release(ticket);
+      }
+      const still: number[] = [];
+      const at = this.#clock.now();
+      for (let j = 0; j < pending.length; j++) {
+        const index = pending[j]!;
+        const entry = found[j];
+        if (entry !== undefined && !entry.isExpiredAt(Math.max(now, at))) {
+          this.#tierStats[t]!.hits++;
+          this.#hits++;
+          if (t > 0 && tickets) this.#promote(keys[index]!, entry, t, tickets[j]!, at, "getMany");
+          results[index] = this.#out(entry);
+        } else {
+          this.#tierStats[t]!.misses++;
+          still.push(index);
+        }
+      }
+      pending = still;
+    }
+    this.#misses += pending.length;
+    return results.map((entry) => (entry !== undefined && isNegative(entry) ? undefined : entry));
+  }
+
+  /**
+   * Returns the values for many keys, loading the missing ones with a single `loadMany` call.
+   *
+   * Keys already loading (by another `getOrInsert` or batch) are not loaded again: their callers'
+   * results are shared. `loadMany` receives only the keys no tier had. Keys it leaves out come back
+   * `undefined` and are not cached. Results are in the order of `keys`.
+   * @throws CacheError `LOADER` when `loadMany` fails (every key it was asked for fails together).
+   */
+  async getOrInsertMany(
+    keys: readonly K[],
+    loadMany: BatchLoader<K, V>,
+    options?: GetOrInsertOptions<V>,
+  ): Promise<(V | undefined)[]> {
+    if (this.#closed) throw this.#closedError();
+    const policy = options === undefined ? this.#policy : this.#resolvePolicy(options);
+    const entries = await this.getMany(keys);
+    const results: (V | undefined)[] = entries.map((entry) => entry?.value);
+    const waits: Promise<void>[] = [];
+    const toLoad = new Map<K, { flight: Flight<V>; ticket: Ticket<K>; indexes: number[] }>();
+    for (let i = 0; i < keys.length; i++) {
+      if (entries[i] !== undefined) continue;
+      const key = keys[i]!;
+      const own = toLoad.get(key);
+      if (own !== undefined) {
+        own.indexes.push(i);
+        continue;
+      }
+      const existing = this.#stampede ? this.#flights.get(key) : undefined;
+      if (existing !== undefined) {
+        this.#coalesced++;
+        const index = i;
+        waits.push(
+          existing
+            .wait(options?.signal, () => this.#abandon(key, existing))
+            .then((entry) => {
+              results[index] = entry === undefined || isNegative(entry) ? undefined : entry.value;
+            }),
+        );
+        continue;
+      }
+      const flight = new Flight<V>(false);
+      flight.pinned = true;
+      if (this.#stampede) this.#flights.set(key, flight);
+      toLoad.set(key, { flight, ticket: this.#acquire(key), indexes: [i] });
+    }
+    if (toLoad.size > 0) {
+      const missing = [...toLoad.keys()];
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(options?.signal?.reason);
+      options?.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#loads++;
+      const started = this.#clock.now();
+      try {
+        const loaded = await loadMany(missing, { signal: controller.signal, background: false });
+        const map = loaded instanceof Map ? (loaded as ReadonlyMap<K, V | CacheEntry<V>>) : new Map(loaded);
+        const now = this.#clock.now();
+        const writes: (readonly [K, CacheEntry<V>, Ticket<K>])[] = [];
+        for (const [key, job] of toLoad) {
+          const result = map.get(key);
+          if (result === undefined) {
+            job.flight.settle(undefined);
+            continue;
+          }
+          const entry = this.#toEntry(result, policy, now);
+          writes.push([key, entry, job.ticket]);
+          job.flight.settle(entry);
+          for (const index of job.indexes) results[index] = entry.value;
+        }
+        this.#emit("loaded", "getOrInsertMany", undefined, undefined, {
+          durationMs: this.#clock.now() - started,
+        });
+        await this.#writeMany(writes);
+      } catch (error) {
+        this.#loadErrors++;
+        const failure = new CacheError("LOADER", "`loadMany` failed", { cause: error });
+        for (const job of toLoad.values()) job.flight.fail(failure);
+        this.#emit("loader_failed", "getOrInsertMany", undefined, undefined, { error });
+        throw failure;
+      } finally {
+        options?.signal?.removeEventListener("abort", onAbort);
+        for (const [key, job] of toLoad) {
+          if (this.#flights.get(key) === job.flight) this.#flights.delete(key);
+          this.#release(job.ticket);
+        }
+      }
+    }
+    await Promise.all(waits);
+    return results;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writes
+
+  /**
+   * Stores a value (or a {@link CacheEntry} with its own ttl and tags) in every tier.
+   *
+   * A load or refresh of the same key that started earlier and finishes later never overwrites it.
+   * A tier that fails is reported (`tier_error`) and skipped, unless `.tierErrors("throw")`.
+   * @throws CacheError `CODEC` when a tier cannot encode the value (nothing is stored in that tier),
+   * `CLOSED` after {@link Cache.close}.
+   */
+  async insert(key: K, value: V | CacheEntry<V>, options?: InsertOptions): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    const now = this.#clock.now();
+    let entry: CacheEntry<V>;
+    if (options === undefined) {
+      entry = this.#toEntry(value, this.#policy, now);
+    } else {
+      const ttl = options.ttl === undefined ? this.#policy.ttl : toMilliseconds(options.ttl, "ttl");
+      entry = this.#toEntry(value, { ...this.#policy, ttl, tags: options.tags }, now);
+    }
+    this.#supersede(key);
+    await this.#writeAll(key, entry, "insert", true, undefined);
+    this.#emit("inserted", "insert", key, undefined);
+  }
+
+  /** Removes `key` from every tier, concurrently. */
+  async invalidate(key: K): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    this.#supersede(key);
+    await this.#settleTiers(
+      this.#slots.map((slot, i) => this.#tierCall(slot, i, () => slot.tier.invalidate(key))),
+      true,
+    );
+    this.#refreshNotBefore.delete(key);
+    this.#emit("invalidated", "invalidate", key, undefined);
+  }
+
+  /** Removes every entry from every tier, concurrently. In-flight loads do not write back. */
+  async clear(): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    for (const fence of this.#fences.values()) fence.generation++;
+    for (const flight of this.#flights.values()) flight.superseded = true;
+    this.#flights.clear();
+    this.#refreshNotBefore.clear();
+    await this.#settleTiers(
+      this.#slots.map((slot, i) => this.#tierCall(slot, i, () => slot.tier.clear())),
+      true,
+    );
+    this.#emit("cleared", "clear", undefined, undefined);
+  }
+
+  /**
+   * Stops background work and timers, aborts loads in flight (their callers get code `CLOSED`), and
+   * closes every tier. Idempotent. Later calls reject with code `CLOSED`.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const closed = this.#closedError();
+    for (const flight of this.#flights.values()) flight.abort(closed);
+    this.#flights.clear();
+    await Promise.allSettled([...this.#background]);
+    await Promise.allSettled(
+      this.#slots.map((slot) => (slot.tier.close ? slot.tier.close() : Promise.resolve())),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Observability
+
+  /**
+   * Subscribes to this cache's events; returns the function that unsubscribes. Events are also
+   * published on the `node:diagnostics_channel` channel {@link CACHE_EVENT_CHANNEL}.
+   */
+  on(listener: CacheEventListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i !== -1) this.#listeners.splice(i, 1);
+    };
+  }
+
+  /** A snapshot of counters since the cache was built. */
+  stats(): CacheStats {
+    const ratio = (hits: number, misses: number) => (hits + misses === 0 ? 0 : hits / (hits + misses));
+    return {
+      tiers: this.#slots.map((slot, i) => {
+        const s = this.#tierStats[i]!;
+        return {
+          name: slot.name,
+          hits: s.hits,
+          misses: s.misses,
+          errors: s.errors,
+          hitRatio: ratio(s.hits, s.misses),
+        };
+      }),
+      hits: this.#hits,
+      misses: this.#misses,
+      hitRatio: ratio(this.#hits, this.#misses),
+      staleServed: this.#staleServed,
+      loads: this.#loads,
+      loadErrors: this.#loadErrors,
+      coalesced: this.#coalesced,
+      inFlight: this.#flights.size,
+    };
+  }
+
+  /** Approximate entry count of each tier that can tell (`undefined` where it cannot). */
+  async sizes(): Promise<(number | undefined)[]> {
+    return Promise.all(
+      this.#slots.map(async (slot) => (slot.tier.size ? await slot.tier.size() : undefined)),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals: reads
+
+  #readL1(key: K, operation: CacheOperationName): CacheEntry<V> | undefined {
+    try {
+      return this.#l1Sync!(key);
+    } catch (error) {
+      this.#tierStats[0]!.errors++;
+      this.#emit("tier_error", operation, key, this.#slots[0]!.name, { error });
+      return undefined;
+    }
+  }
+
+  async #getSlow(
+    key: K,
+    from: number,
+    l1Stale: CacheEntry<V> | undefined,
+  ): Promise<CacheEntry<V> | undefined> {
+    const ticket = this.#acquire(key);
+    try {
+      const found = await this.#readFrom(key, from, "get", ticket);
+      const now = this.#clock.now();
+      if (found.entry !== undefined) {
+        this.#hits++;
+        if (this.#ttr !== undefined)
+          this.#maybeRefresh(key, found.entry, found.index, now, undefined, this.#policy);
+        return isNegative(found.entry) ? undefined : this.#out(found.entry);
+      }
+      this.#misses++;
+      const stale = newest(l1Stale, found.stale);
+      if (
+        stale !== undefined &&
+        !isNegative(stale) &&
+        this.#policy.swr > 0 &&
+        now < stale.expiresAt! + this.#policy.swr
+      ) {
+        return this.#serveStale(stale, key, "get");
+      }
+      if (this.#observed()) this.#emit("miss", "get", key, undefined);
+      return undefined;
+    } finally {
+      this.#release(ticket);
+    }
+  }
+
+  /**
+   * Asks tiers `from..n` in order until one has a fresh entry, promoting it into the tiers above.
+   * Expired entries met on the way are remembered as stale candidates.
+   */
+  async #readFrom(
+    key: K,
+    from: number,
+    operation: CacheOperationName,
+    ticket: Ticket<K>,
+  ): Promise<{ entry: CacheEntry<V> | undefined; index: number; stale: CacheEntry<V> | undefined }> {
+    let stale: CacheEntry<V> | undefined;
+    for (let i = from; i < this.#slots.length; i++) {
+      const slot = this.#slots[i]!;
+      if (i > 0 && this.#observed()) this.#emit("fallback", operation, key, slot.name);
+      const entry = await this.#tierGet(slot, i, key, operation);
+      if (entry === undefined) {
+        this.#tierStats[i]!.misses++;
+        if (this.#observed()) this.#emit("miss", operation, key, slot.name);
+        continue;
+      }
+      const now = this.#clock.now();
+      if (!entry.isExpiredAt(now)) {
+        this.#tierStats[i]!.hits++;
+        if (this.#observed()) this.#emit("hit", operation, key, slot.name);
+        const shared = this.#share(entry);
+        if (i > 0) this.#promote(key, shared, i, ticket, now, operation);
+        return { entry: shared, index: i, stale };
+      }
+      this.#tierStats[i]!.misses++;
+      if (this.#observed()) this.#emit("expired", operation, key, slot.name);
+      stale = newest(stale, entry);
+    }
+    return { entry: undefined, index: -1, stale };
+  }
+
+  /** Copies `entry`, found in tier `index`, into the tiers above it that accept it. */
+  #promote(
+    key: K,
+    entry: CacheEntry<V>,
+    index: number,
+    ticket: Ticket<K>,
+    now: number,
+    operation: CacheOperationName,
+  ): void {
+    if (!this.#isCurrent(ticket)) return;
+    for (let j = index - 1; j >= 0; j--) {
+      const slot = this.#slots[j]!;
+      if (!slot.promotion.shouldPromote(entry)) continue;
+      const copy = capTtl(entry, slot.ttl, now);
+      this.#background.add(
+        this.#tierCall(slot, j, () => slot.tier.insert(key, copy)).then((error) => {
+          if (error === undefined && this.#observed()) this.#emit("promotion", operation, key, slot.name);
+        }, noop),
+      );
+    }
+    this.#trimBackground();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals: loads
+
+  #getOrLoad(
+    key: K,
+    loader: Loader<K, V>,
+    options: GetOrInsertOptions<V> | undefined,
+    operation: "getOrInsert" | "optionallyGetOrInsert",
+  ): Promise<V | undefined> {
+    if (this.#closed) return this.#rejectClosed();
+    let stale: CacheEntry<V> | undefined;
+    let from = 0;
+    if (this.#l1Sync !== undefined) {
+      const entry = this.#readL1(key, operation);
+      from = 1;
+      if (entry !== undefined) {
+        const now = this.#clock.now();
+        const expiresAt = entry.expiresAt;
+        const negative = entry.tags.length !== 0 && entry.tags.includes(NEGATIVE_TAG);
+        if (
+          (expiresAt === undefined || now < expiresAt) &&
+          (!negative || operation === "optionallyGetOrInsert")
+        ) {
+          this.#hits++;
+          this.#tierStats[0]!.hits++;
+          if (this.#ttr !== undefined) {
+            const policy = options === undefined ? this.#policy : this.#resolvePolicy(options);
+            this.#maybeRefresh(key, entry, 0, now, { loader, operation }, policy);
+          }
+          if (this.#observed()) this.#emit("hit", operation, key, this.#slots[0]!.name);
+          if (negative) return Promise.resolve(undefined);
+          return Promise.resolve(this.#valueMode === "clone" ? structuredClone(entry.value) : entry.value);
+        }
+        stale = entry;
+      } else {
+        this.#tierStats[0]!.misses++;
+      }
+    }
+    return this.#loadShared(key, loader, options, operation, from, stale);
+  }
+
+  #loadShared(
+    key: K,
+    loader: Loader<K, V>,
+    options: GetOrInsertOptions<V> | undefined,
+    operation: "getOrInsert" | "optionallyGetOrInsert",
+    from: number,
+    stale: CacheEntry<V> | undefined,
+  ): Promise<V | undefined> {
+    const signal = options?.signal;
+    if (this.#stampede) {
+      const existing = this.#flights.get(key);
+      if (existing !== undefined) {
+        this.#coalesced++;
+        if (this.#observed()) this.#emit("coalesced", operation, key, undefined);
+        return existing
+          .wait(signal, () => this.#abandon(key, existing))
+          .then((entry) => this.#answerValue(entry, operation));
+      }
+    }
+    const policy = options === undefined ? this.#policy : this.#resolvePolicy(options);
+    const flight = new Flight<V>(false);
+    if (this.#stampede) this.#flights.set(key, flight);
+    const answer = flight
+      .wait(signal, () => this.#abandon(key, flight))
+      .then((entry) => this.#answerValue(entry, operation));
+    this.#track(this.#runFlight(key, flight, loader, policy, operation, from, stale));
+    return answer;
+  }
+
+  #answerValue(entry: CacheEntry<V> | undefined, operation: CacheOperationName): V | undefined {
+    if (entry === undefined || isNegative(entry)) {
+      if (entry === undefined && operation === "getOrInsert") return undefined;
+      return undefined;
+    }
+    return this.#valueMode === "clone" ? structuredClone(entry.value) : entry.value;
+  }
+
+  /** Every caller of a flight gave up: abort the loader and let new callers start afresh. */
+  #abandon(key: K, flight: Flight<V>): void {
+    if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    flight.abort(new CacheError("ABORTED", "every caller waiting on this load aborted"));
+  }
+
+  async #runFlight(
+    key: K,
+    flight: Flight<V>,
+    loader: Loader<K, V>,
+    policy: LoadPolicy<V>,
+    operation: CacheOperationName,
+    from: number,
+    knownStale: CacheEntry<V> | undefined,
+    background = false,
+  ): Promise<void> {
+    const ticket = this.#acquire(key);
+    try {
+      let stale = knownStale;
+      if (from < this.#slots.length) {
+        const found = await this.#readFrom(key, from, operation, ticket);
+        if (flight.aborted) return;
+        if (
+          found.entry !== undefined &&
+          (!isNegative(found.entry) || operation === "optionallyGetOrInsert")
+        ) {
+          this.#hits++;
+          flight.settle(found.entry);
+          return;
+        }
+        stale = newest(stale, found.stale);
+      }
+      if (!background) this.#misses++;
+      if (stale !== undefined && isNegative(stale) && operation === "getOrInsert") stale = undefined;
+
+      let now = this.#clock.now();
+      const staleAge = stale === undefined ? Infinity : now - stale.expiresAt!;
+      if (stale !== undefined && policy.swr > 0 && staleAge < policy.swr) {
+        // Stale-while-revalidate: answer now, keep loading for the cache.
+        flight.settle(this.#serveStale(stale, key, operation));
+        if (this.#observed()) this.#emit("refresh_started", operation, key, undefined, { background: true });
+        background = true;
+      }
+      const failSafeStale =
+        stale !== undefined && policy.failSafe !== undefined && staleAge < policy.failSafe.maxStaleAge
+          ? stale
+          : undefined;
+
+      // Loader with soft and hard timeouts.
+      this.#loads++;
+      const started = now;
+      if (this.#observed()) this.#emit("loader_started", operation, key, undefined, { background });
+      let softTimer: unknown;
+      let hardTimer: unknown;
+      const usable = failSafeStale ?? (stale !== undefined && staleAge < policy.swr ? stale : undefined);
+      if (policy.softTimeout !== undefined && usable !== undefined && !flight.settled) {
+        softTimer = this.#clock.setTimeout(() => {
+          softTimer = undefined;
+          if (!flight.settled) {
+            flight.settle(this.#serveStale(usable, key, operation));
+            background = true;
+          }
+        }, policy.softTimeout);
+      }
+      let outcome: { ok: true; value: unknown } | { ok: false; error: unknown; timedOut: boolean };
+      try {
+        const ctx: LoaderContext<V> = {
+          signal: flight.controller.signal,
+          stale,
+          background,
+          fail: loaderFailure,
+        };
+        const result = loader(key, ctx);
+        if (isPromiseLike(result)) {
+          const hard = policy.hardTimeout;
+          const signal = flight.controller.signal;
+          outcome = await new Promise((resolve) => {
+            // A loader that ignores its signal must not keep close() or the callers waiting.
+            const onAbort = () => resolve({ ok: false, error: signal.reason as unknown, timedOut: false });
+            if (signal.aborted) onAbort();
+            else signal.addEventListener("abort", onAbort, { once: true });
+            if (hard !== undefined) {
+              hardTimer = this.#clock.setTimeout(() => {
+                hardTimer = undefined;
+                const error = new CacheError(
+                  "TIMEOUT",
+                  `the loader did not finish within the hard timeout (${hard} ms)`,
+                );
+                flight.controller.abort(error);
+                resolve({ ok: false, error, timedOut: true });
+              }, hard);
+            }
+            result.then(
+              (value) => {
+                signal.removeEventListener("abort", onAbort);
+                resolve({ ok: true, value });
+              },
+              (error: unknown) => {
+                signal.removeEventListener("abort", onAbort);
+                resolve({ ok: false, error, timedOut: false });
+              },
+            );
+          });
+        } else {
+          outcome = { ok: true, value: result };
+        }
+      } catch (error) {
+        outcome = { ok: false, error, timedOut: false };
+      } finally {
+        if (softTimer !== undefined) this.#clock.clearTimeout(softTimer);
+        if (hardTimer !== undefined) this.#clock.clearTimeout(hardTimer);
+      }
+      if (outcome.ok && isLoaderFailure(outcome.value)) {
+        outcome = { ok: false, error: outcome.value.reason, timedOut: false };
+      }
+      now = this.#clock.now();
+      const durationMs = now - started;
+
+      if (!outcome.ok) {
+        this.#loadErrors++;
+        const error = outcome.error;
+        if (this.#observed())
+          this.#emit("loader_failed", operation, key, undefined, { error, durationMs, background });
+        if (failSafeStale !== undefined && !flight.aborted) {
+          // Fail-safe: serve the last good entry and keep it for `backoff` before trying again.
+          const backoff = policy.failSafe!.backoff;
+          const kept = failSafeStale.with({
+            ttl: now - failSafeStale.cachedAt! + backoff,
+            staleFor: Math.max(0, failSafeStale.retainUntil! - (now + backoff)),
+            isStale: false,
+          });
+          if (this.#isCurrent(ticket) && !flight.superseded) {
+            this.#track(this.#writeAll(key, kept, "refresh", false, undefined));
+          }
+          if (this.#observed()) this.#emit("fail_safe", operation, key, undefined, { error });
+          flight.settle(this.#serveStale(failSafeStale, key, operation));
+          return;
+        }
+        if (background) {
+          this.#refreshNotBefore.set(key, now + (policy.failSafe?.backoff ?? 1_000));
+          if (this.#observed()) this.#emit("refresh_miss", "refresh", key, undefined, { error, background });
+        }
+        if (policy.hasFallback && !flight.aborted) {
+          if (this.#observed()) this.#emit("fail_safe", operation, key, undefined, { error });
+          flight.settle(new CacheEntry(policy.fallback as V, { cachedAt: now, ttl: 0, isStale: true }));
+          return;
+        }
+        flight.fail(
+          outcome.timedOut
+            ? error
+            : isCacheError(error) && (error.code === "CLOSED" || error.code === "ABORTED")
+              ? error
+              : new CacheError("LOADER", `the loader failed for ${operation}: ${describe(error)}`, {
+                  cause: error,
+                }),
+        );
+        return;
+      }
+
+      if (this.#observed()) this.#emit("loaded", operation, key, undefined, { durationMs, background });
+      if (flight.aborted) return;
+      const value = outcome.value as V | CacheEntry<V> | undefined;
+      let entry: CacheEntry<V> | undefined;
+      if (value === undefined) {
+        if (operation === "optionallyGetOrInsert" && policy.negativeTtl !== undefined) {
+          entry = new CacheEntry<V>(null as V, {
+            cachedAt: now,
+            ttl: policy.negativeTtl,
+            tags: [NEGATIVE_TAG],
+            staleFor: 0,
+          });
+        }
+      } else {
+        entry = this.#toEntry(value, policy, now);
+      }
+      if (entry !== undefined && this.#isCurrent(ticket) && !flight.superseded) {
+        this.#track(this.#writeAll(key, entry, "refresh", false, undefined));
+        if (background && this.#observed())
+          this.#emit("refresh_hit", "refresh", key, undefined, { background });
+      }
+      flight.settle(entry);
+    } catch (error) {
+      // Only a bug gets here; the callers still get an error rather than waiting forever.
+      flight.fail(error);
+    } finally {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+      this.#release(ticket);
+    }
+  }
+
+  /**
+   * Starts a background refresh when an entry is older than the time-to-refresh: by the loader when
+   * there is one (getOrInsert), otherwise from the tiers below the one that answered (get).
+   */
+  #maybeRefresh(
+    key: K,
+    entry: CacheEntry<V>,
+    index: number,
+    now: number,
+    load: { loader: Loader<K, V>; operation: "getOrInsert" | "optionallyGetOrInsert" } | undefined,
+    policy: LoadPolicy<V>,
+  ): void {
+    if (entry.cachedAt === undefined || now - entry.cachedAt < this.#ttr! || this.#flights.has(key)) return;
+    const notBefore = this.#refreshNotBefore.get(key);
+    if (notBefore !== undefined) {
+      if (now < notBefore) return;
+      this.#refreshNotBefore.delete(key);
+    }
+    if (load === undefined && index + 1 >= this.#slots.length) return;
+    if (this.#refreshNotBefore.size > 10_000) this.#refreshNotBefore.clear();
+    // Whatever happens, this entry is not refreshed again for one refresh age unless something changes.
+    this.#refreshNotBefore.set(key, now + Math.min(this.#ttr!, 1_000));
+    const flight = new Flight<V>(true);
+    this.#flights.set(key, flight);
+    if (this.#observed()) this.#emit("refresh_started", "refresh", key, undefined, { background: true });
+    if (load !== undefined) {
+      this.#track(
+        this.#runFlight(key, flight, load.loader, policy, load.operation, this.#slots.length, entry, true),
+      );
+    } else {
+      this.#track(this.#refreshFromBelow(key, flight, entry, index));
+    }
+  }
+
+  async #refreshFromBelow(key: K, flight: Flight<V>, current: CacheEntry<V>, index: number): Promise<void> {
+    const ticket = this.#acquire(key);
+    try {
+      const found = await this.#readFrom(key, index + 1, "refresh", ticket);
+      const fresher = found.entry !== undefined && (found.entry.cachedAt ?? 0) > (current.cachedAt ?? 0);
+      if (fresher && this.#isCurrent(ticket) && !flight.superseded) {
+        const entry = found.entry!;
+        const now = this.#clock.now();
+        // readFrom promoted according to policy; a refresh also replaces what the upper tiers had.
+        for (let j = index; j >= 0; j--) {
+          const slot = this.#slots[j]!;
+          const copy = capTtl(entry, slot.ttl, now);
+          this.#track(this.#tierCall(slot, j, () => slot.tier.insert(key, copy)));
+        }
+        if (this.#observed()) this.#emit("refresh_hit", "refresh", key, undefined, { background: true });
+      } else if (this.#observed()) {
+        this.#emit("refresh_miss", "refresh", key, undefined, { background: true });
+      }
+      flight.settle(found.entry);
+    } finally {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+      this.#release(ticket);
+    }
+  }
+
+  #serveStale(entry: CacheEntry<V>, key: K, operation: CacheOperationName): CacheEntry<V> {
+    this.#staleServed++;
+    if (this.#observed()) this.#emit("stale_served", operation, key, undefined);
+    return this.#share(entry).with({ isStale: true });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals: writes and tiers
+
+  /**
+   * Writes `entry` to every tier at once. All tier calls are issued synchronously, so a later write
+   * to the same key is issued after this one on every tier.
+   */
+  async #writeAll(
+    key: K,
+    entry: CacheEntry<V>,
+    operation: CacheOperationName,
+    explicit: boolean,
+    upTo: number | undefined,
+  ): Promise<void> {
+    const jitter = this.#jitter > 0 ? Math.floor(this.#random() * this.#jitter) : 0;
+    const last = upTo ?? this.#slots.length - 1;
+    const calls: Promise<CacheError | undefined>[] = [];
+    let previousTtl: number | undefined = -1;
+    let previous: CacheEntry<V> = entry;
+    for (let i = 0; i <= last; i++) {
+      const slot = this.#slots[i]!;
+      let ttl = entry.ttl ?? slot.ttl;
+      if (ttl !== undefined && jitter > 0) ttl += jitter;
+      const forTier = ttl === entry.ttl ? entry : ttl === previousTtl ? previous : entry.with({ ttl });
+      previousTtl = ttl;
+      previous = forTier;
+      calls.push(this.#tierCall(slot, i, () => slot.tier.insert(key, forTier), operation, key));
+    }
+    await this.#settleTiers(calls, explicit);
+  }
+
+  async #writeMany(writes: readonly (readonly [K, CacheEntry<V>, Ticket<K>])[]): Promise<void> {
+    const current = writes.filter(([, , ticket]) => this.#isCurrent(ticket));
+    if (current.length === 0) return;
+    const calls = this.#slots.map((slot, i) => {
+      const entries = current.map(([key, entry]) => {
+        const ttl = entry.ttl ?? slot.ttl;
+        return [key, ttl === entry.ttl ? entry : entry.with({ ttl })] as const;
+      });
+      return this.#tierCall(slot, i, () =>
+        slot.tier.insertMany
+          ? slot.tier.insertMany(entries)
+          : Promise.all(entries.map(([key, entry]) => slot.tier.insert(key, entry))).then(noop),
+      );
+    });
+    await this.#settleTiers(calls, false);
+  }
+
+  /** Waits for tier calls; with `.tierErrors("throw")` an explicit operation rethrows the first failure. */
+  async #settleTiers(calls: Promise<CacheError | undefined>[], explicit: boolean): Promise<void> {
+    const errors = await Promise.all(calls);
+    if (!explicit) return;
+    const first = errors.find((error) => error !== undefined);
+    if (first === undefined) return;
+    if (this.#tierErrors === "throw" || first.code === "CODEC" || first.code === "CLOSED") throw first;
+  }
+
+  /**
+   * Runs one tier operation under the tier's breaker and timeout. Never rejects: resolves to the
+   * error (wrapped as a `CacheError`) or `undefined`, after reporting it.
+   */
+  #tierCall(
+    slot: TierSlot<K, V>,
+    index: number,
+    run: () => Promise<unknown>,
+    operation: CacheOperationName = "insert",
+    key?: K,
+  ): Promise<CacheError | undefined> {
+    return this.#guard(slot, index, run).then(
+      () => undefined,
+      (error: unknown) => {
+        const wrapped = toTierError(error, slot.name);
+        if (wrapped.code !== "CIRCUIT_OPEN") {
+          this.#tierStats[index]!.errors++;
+          this.#emit("tier_error", operation, key, slot.name, { error: wrapped });
+        }
+        return wrapped;
+      },
+    );
+  }
+
+  async #tierGet(
+    slot: TierSlot<K, V>,
+    index: number,
+    key: K,
+    operation: CacheOperationName,
+  ): Promise<CacheEntry<V> | undefined> {
+    try {
+      return await this.#guard(slot, index, () => slot.tier.get(key));
+    } catch (error) {
+      const wrapped = toTierError(error, slot.name);
+      if (wrapped.code !== "CIRCUIT_OPEN") {
+        this.#tierStats[index]!.errors++;
+        this.#emit("tier_error", operation, key, slot.name, { error: wrapped });
+      }
+      if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
+      return undefined;
+    }
+  }
+
+  async #tierGetMany(
+    slot: TierSlot<K, V>,
+    index: number,
+    keys: readonly K[],
+    operation: CacheOperationName,
+  ): Promise<(CacheEntry<V> | undefined)[]> {
+    try {
+      if (index === 0 && this.#l1Sync !== undefined) return keys.map((key) => this.#readL1(key, operation));
+      return await this.#guard(slot, index, () =>
+        slot.tier.getMany ? slot.tier.getMany(keys) : Promise.all(keys.map((key) => slot.tier.get(key))),
+      );
+    } catch (error) {
+      const wrapped = toTierError(error, slot.name);
+      if (wrapped.code !== "CIRCUIT_OPEN") {
+        this.#tierStats[index]!.errors++;
+        this.#emit("tier_error", operation, undefined, slot.name, { error: wrapped });
+      }
+      if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
+      return keys.map(() => undefined);
+    }
+  }
+
+  /** Applies the tier's circuit breaker and operation timeout to one call. */
+  #guard<T>(slot: TierSlot<K, V>, _index: number, run: () => Promise<T>): Promise<T> {
+    const breaker = slot.breaker;
+    if (breaker !== undefined && !breaker.tryAcquire()) {
+      return Promise.reject(
+        new CacheError("CIRCUIT_OPEN", `tier \`${slot.name}\` is skipped: its circuit breaker is open`, {
+          tier: slot.name,
+        }),
+      );
+    }
+    let promise: Promise<T>;
+    try {
+      promise = run();
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    if (slot.timeout !== undefined) promise = withTimeout(promise, slot.timeout, this.#clock, slot.name);
+    if (breaker === undefined) return promise;
+    return promise.then(
+      (value) => {
+        breaker.recordSuccess();
+        return value;
+      },
+      (error: unknown) => {
+        // A value the codec refuses says nothing about the tier's health.
+        if (!(isCacheError(error) && (error.code === "CODEC" || error.code === "INVALID_OPTION")))
+          breaker.recordFailure();
+        throw error;
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals: entries, fences, events
+
+  #toEntry(value: V | CacheEntry<V>, policy: LoadPolicy<V>, now: number): CacheEntry<V> {
+    const staleFor = Math.max(policy.swr, policy.failSafe?.maxStaleAge ?? 0);
+    if (isCacheEntry(value)) {
+      const entry = value;
+      const tags = policy.tags === undefined ? entry.tags : mergeTags(entry.tags, policy.tags);
+      if (this.#valueMode === "freeze") deepFreeze(entry.value);
+      return new CacheEntry(entry.value, {
+        cachedAt: entry.cachedAt ?? now,
+        ttl: entry.ttl ?? policy.ttl,
+        tags,
+        staleFor: entry.staleFor > 0 ? entry.staleFor : staleFor,
+      });
+    }
+    if (this.#valueMode === "freeze") deepFreeze(value);
+    return new CacheEntry(value, { cachedAt: now, ttl: policy.ttl, tags: policy.tags, staleFor });
+  }
+
+  /** Prepares an entry that came from a tier for sharing between callers. */
+  #share(entry: CacheEntry<V>): CacheEntry<V> {
+    if (this.#valueMode === "freeze") deepFreeze(entry.value);
+    return entry;
+  }
+
+  #out(entry: CacheEntry<V>): CacheEntry<V> {
+    return this.#valueMode === "clone" ? cloneEntry(entry) : entry;
+  }
+
+  #resolvePolicy(options: GetOrInsertOptions<V>): LoadPolicy<V> {
+    const base = this.#policy;
+    const swr =
+      options.staleWhileRevalidate === undefined
+        ? base.swr
+        : options.staleWhileRevalidate === false
+          ? 0
+          : toMilliseconds(options.staleWhileRevalidate, "staleWhileRevalidate");
+    let failSafe = base.failSafe;
+    let hasFallback = base.hasFallback;
+    let fallback = base.fallback;
+    if (options.failSafe === false) {
+      failSafe = undefined;
+      hasFallback = false;
+      fallback = undefined;
+    } else if (options.failSafe !== undefined) {
+      failSafe = {
+        maxStaleAge: toMilliseconds(options.failSafe.maxStaleAge, "failSafe.maxStaleAge"),
+        backoff:
+          options.failSafe.backoff === undefined
+            ? 10_000
+            : toMilliseconds(options.failSafe.backoff, "failSafe.backoff"),
+      };
+      hasFallback = "fallback" in options.failSafe;
+      fallback = options.failSafe.fallback;
+    }
+    const timeouts = options.timeouts;
+    return {
+      ttl: options.ttl === undefined ? base.ttl : toMilliseconds(options.ttl, "ttl"),
+      tags: options.tags ?? base.tags,
+      swr,
+      failSafe,
+      hasFallback,
+      fallback,
+      softTimeout:
+        timeouts?.soft === undefined ? base.softTimeout : toMilliseconds(timeouts.soft, "timeouts.soft"),
+      hardTimeout:
+        timeouts?.hard === undefined
+          ? base.hardTimeout
+          : toMilliseconds(timeouts.hard, "timeouts.hard", false),
+      negativeTtl:
+        options.negativeTtl === undefined
+          ? base.negativeTtl
+          : toMilliseconds(options.negativeTtl, "negativeTtl", false),
+    };
+  }
+
+  /** Marks `key` as rewritten: loads and promotions that started earlier will not write. */
+  #supersede(key: K): void {
+    const fence = this.#fences.get(key);
+    if (fence !== undefined) fence.generation++;
+    const flight = this.#flights.get(key);
+    if (flight !== undefined) {
+      flight.superseded = true;
+      this.#flights.delete(key);
+    }
+    this.#refreshNotBefore.delete(key);
+  }
+
+  #acquire(key: K): Ticket<K> {
+    let fence = this.#fences.get(key);
+    if (fence === undefined) {
+      fence = { refs: 0, generation: 0 };
+      this.#fences.set(key, fence);
+    }
+    fence.refs++;
+    return { key, fence, generation: fence.generation };
+  }
+
+  #release(ticket: Ticket<K>): void {
+    if (--ticket.fence.refs === 0 && this.#fences.get(ticket.key) === ticket.fence)
+      this.#fences.delete(ticket.key);
+  }
+
+  #isCurrent(ticket: Ticket<K>): boolean {
+    return !this.#closed && ticket.fence.generation === ticket.generation;
+  }
+
+  #track(promise: Promise<unknown>): void {
+    const tracked = promise.catch(noop);
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
+  }
+
+  #trimBackground(): void {
+    if (this.#background.size > 1_000) {
+      // Promotions are tracked only so close() can wait for them; they settle on their own.
+      for (const p of this.#background) {
+        this.#background.delete(p);
+        if (this.#background.size <= 500) break;
+      }
+    }
+  }
+
+  #observed(): boolean {
+    return this.#listeners.length !== 0 || cacheEventChannel.hasSubscribers;
+  }
+
+  #emit(
+    type: CacheEventType,
+    operation: CacheOperationName,
+    key: K | undefined,
+    tier: string | undefined,
+    extra?: { durationMs?: number; error?: unknown; background?: boolean },
+  ): void {
+    if (!this.#observed()) return;
+    const event: { -readonly [P in keyof CacheEvent]: CacheEvent[P] } = {
+      type,
+      cache: this.name,
+      tier,
+      operation,
+      keyHash: key === undefined ? undefined : hashKey(key),
+    };
+    if (this.#eventKeys && key !== undefined) event.key = key;
+    if (extra !== undefined) {
+      if (extra.durationMs !== undefined) event.durationMs = extra.durationMs;
+      if (extra.error !== undefined) event.error = extra.error;
+      if (extra.background !== undefined) event.background = extra.background;
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener must not break the cache.
+      }
+    }
+    if (cacheEventChannel.hasSubscribers) cacheEventChannel.publish(event);
+  }
+
+  /** @internal Used by integrations (bus, telemetry) to report events under this cache's name. */
+  reportEvent(
+    type: CacheEventType,
+    operation: CacheOperationName,
+    extra?: { tier?: string; error?: unknown; durationMs?: number },
+  ): void {
+    this.#emit(type, operation, undefined, extra?.tier, extra);
+  }
+
+  #rejectClosed(): Promise<never> {
+    return Promise.reject(this.#closedError());
+  }
+
+  #closedError(): CacheError {
+    return new CacheError("CLOSED", `cache \`${this.name}\` is closed`);
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+
+function noop(): void {}
+
+function isNegative(entry: CacheEntry<unknown>): boolean {
+  return entry.tags.length !== 0 && entry.tags.includes(NEGATIVE_TAG);
+}
+
+function newest<V>(a: CacheEntry<V> | undefined, b: CacheEntry<V> | undefined): CacheEntry<V> | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return (b.cachedAt ?? 0) > (a.cachedAt ?? 0) ? b : a;
+}
+
+/** A copy of `entry` for a tier whose own ttl is `ttl`: same `cachedAt`, never expiring later. */
+function capTtl<V>(entry: CacheEntry<V>, ttl: Milliseconds | undefined, now: number): CacheEntry<V> {
+  if (ttl === undefined || entry.cachedAt === undefined) return entry;
+  const cap = now - entry.cachedAt + ttl;
+  if (entry.ttl !== undefined && entry.ttl <= cap) return entry;
+  return entry.with({ ttl: cap });
+}
+
+function cloneEntry<V>(entry: CacheEntry<V>): CacheEntry<V> {
+  return new CacheEntry(structuredClone(entry.value), {
+    cachedAt: entry.cachedAt,
+    ttl: entry.ttl,
+    tags: entry.tags,
+    staleFor: entry.staleFor,
+    isStale: entry.isStale,
+  });
+}
+
+function mergeTags(a: readonly string[], b: readonly string[]): readonly string[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  return [...new Set([...a, ...b])];
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function toTierError(error: unknown, tier: string): CacheError {
+  if (isCacheError(error)) return error;
+  return new CacheError("TIER_FAILURE", `tier \`${tier}\` failed: ${describe(error)}`, {
+    tier,
+    cause: error,
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: Milliseconds, clock: Clock, tier: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimeout(() => {
+      reject(
+        new CacheError("TIMEOUT", `tier \`${tier}\` did not answer within ${ms} ms`, {
+          tier,
+          cause: DEFAULT_OPERATION_TIMEOUT_CAUSE,
+        }),
+      );
+    }, ms);
+    promise.then(
+      (value) => {
+        clock.clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clock.clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,52 @@
+// The cache
+export { Cache, NEGATIVE_TAG } from "./cache.js";
+export type { CacheStats } from "./cache.js";
+export { CacheBuilder } from "./cache-builder.js";
+export type { CacheBuilderOptions, MemoryOptions } from "./cache-builder.js";
+export { PromotionPolicy } from "./promotion-policy.js";
+export { deepFreeze } from "./value-mode.js";
+export type { ValueMode } from "./value-mode.js";
+
+// Loading
+export type {
+  BatchLoader,
+  FailSafeOptions,
+  GetOrInsertOptions,
+  InsertOptions,
+  Loader,
+  LoaderContext,
+  LoaderFailure,
+  LoaderTimeouts,
+} from "./loader.js";
+
+// Events
+export { CACHE_EVENT_CHANNEL, hashKey } from "./cache-event.js";
+export type { CacheEvent, CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
+
+// Re-exported from @cachet/tier
+export {
+  CacheEntry,
+  CacheError,
+  CircuitBreaker,
+  ManualClock,
+  isCacheEntry,
+  isCacheError,
+  jsonCodec,
+  structuredCodec,
+  systemClock,
+  toMilliseconds,
+} from "@cachet/tier";
+export type {
+  CacheEntryOptions,
+  CacheErrorCode,
+  CacheTier,
+  CircuitBreakerOptions,
+  Clock,
+  Codec,
+  Duration,
+  Milliseconds,
+} from "@cachet/tier";
+
+// Re-exported from @cachet/memory
+export { MemoryTier } from "@cachet/memory";
+export type { MemoryTierOptions } from "@cachet/memory";
