@@ -1,0 +1,69 @@
+import { CacheError } from "@cachet/tier";
+import type { Clock } from "@cachet/tier";
+
+// Internal option checks shared by the layers. Every message names the option, as the house style asks.
+
+export function checkObject(value: unknown, option: string): void {
+  if (value !== undefined && (typeof value !== "object" || value === null)) {
+    throw new CacheError("INVALID_OPTION", `\`${option}\` must be an object`);
+  }
+}
+
+export function checkFunction(value: unknown, option: string): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new CacheError("INVALID_OPTION", `\`${option}\` must be a function`);
+  }
+}
+
+export function checkInteger(value: unknown, option: string, min: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new CacheError(
+      "INVALID_OPTION",
+      `\`${option}\` must be an integer of ${min} or more, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+export function checkClock(value: unknown, option = "clock"): Clock | undefined {
+  if (value === undefined) return undefined;
+  if (!hasMethods(value, ["now", "setTimeout", "clearTimeout"])) {
+    throw new CacheError(
+      "INVALID_OPTION",
+      `\`${option}\` must be a Clock with now, setTimeout and clearTimeout`,
+    );
+  }
+  return value as Clock;
+}
+
+/** True when `value` is an object with a function under each of `names`. */
+export function hasMethods(value: unknown, names: readonly string[]): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return names.every((name) => typeof record[name] === "function");
+}
+
+/** Calls a user callback that must never break the operation it observes. */
+export function callSafely(fn: () => unknown): void {
+  try {
+    const result = fn();
+    if (
+      typeof result === "object" &&
+      result !== null &&
+      typeof (result as PromiseLike<unknown>).then === "function"
+    ) {
+      (result as PromiseLike<unknown>).then(undefined, () => undefined);
+    }
+  } catch {
+    // A logging or metrics callback that throws must not fail or alter the call it observes.
+  }
+}
+
+/** Starts a call and turns a synchronous throw into a rejection. */
+export function invoke<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
