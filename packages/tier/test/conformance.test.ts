@@ -41,7 +41,8 @@ describe("conformance kit against MockCache (no default ttl, Buffer values, nume
     ]);
     expect(cases.find((c) => c.id === "keys-glob")?.name).toMatch(/\(excluded: keys are not strings/);
   });
-  for (const c of cases) (c.skip ? it.skip : it)(c.name, c.run);
+  // The skipped cases are checked above; register only the ones that run.
+  for (const c of cases.filter((candidate) => candidate.skip === undefined)) it(c.name, c.run);
 });
 
 describe("the kit's target options", () => {
