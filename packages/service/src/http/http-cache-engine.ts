@@ -12,7 +12,13 @@ import type {
   HttpResponseInfo,
   RequestDirective,
 } from "./http-cache-options.js";
-import type { HeaderPairs, HttpCacheStore, HttpCacheValue, StoredResponse, StoredVariants } from "./stored-response.js";
+import type {
+  HeaderPairs,
+  HttpCacheStore,
+  HttpCacheValue,
+  StoredResponse,
+  StoredVariants,
+} from "./stored-response.js";
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -79,7 +85,18 @@ const ALWAYS_STORED = [
 ];
 
 /** Fields a 304 must not overwrite in the stored response. */
-const NOT_UPDATED_BY_304 = new Set(["content-length", "content-encoding", "content-md5", "content-range", "etag"]);
+const NOT_UPDATED_BY_304 = new Set([
+  "content-length",
+  "content-encoding",
+  "content-md5",
+  "content-range",
+  "etag",
+]);
+
+/** Statuses whose caching requirements this cache implements (for `must-understand`, RFC 9111 §5.2.2.3). */
+const UNDERSTOOD_STATUSES = new Set([
+  200, 203, 204, 300, 301, 302, 303, 307, 308, 400, 403, 404, 405, 410, 414, 500, 501, 502, 503, 504,
+]);
 
 /** Statuses that allow heuristic freshness (RFC 9110 §15.1). */
 const HEURISTIC_STATUSES = new Set([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501]);
@@ -116,6 +133,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 const COMMA_SPACES = /\s*,\s*/g;
 const TAG_SEPARATORS = /[\s,]+/;
 const ABSENT = "\u0001";
+const MAX_AGE = 2_147_483_648_000;
 const EMPTY_BODY = new Uint8Array(0);
 
 interface RequestRules {
@@ -192,6 +210,7 @@ function normalizeAcceptEncoding(value: string): string {
 function normalizeVaryValue(field: string, value: string | undefined): string {
   if (value === undefined) return ABSENT;
   if (field === "accept-encoding") return normalizeAcceptEncoding(value);
+  if (field === "accept-language") return value.trim().replace(COMMA_SPACES, ",").toLowerCase();
   return value.trim().replace(COMMA_SPACES, ",");
 }
 
@@ -223,6 +242,7 @@ export class HttpCacheEngine {
   readonly #heuristicMax: number;
   readonly #keepStale: number;
   readonly #strip: readonly string[];
+  readonly #surrogateName: string | undefined;
   readonly #inflight = new Map<string, Promise<void>>();
 
   /** @throws CacheError `INVALID_OPTION` for an invalid option (the message names it). */
@@ -255,15 +275,23 @@ export class HttpCacheEngine {
     }
     const statuses = policy.statuses ?? (this.#isServerMode ? SERVER_STATUSES : undefined);
     if (statuses !== undefined && statuses.some((s) => !Number.isInteger(s) || s < 200 || s > 599)) {
-      throw new CacheError("INVALID_OPTION", "`policy.statuses` must contain status codes between 200 and 599");
+      throw new CacheError(
+        "INVALID_OPTION",
+        "`policy.statuses` must contain status codes between 200 and 599",
+      );
     }
     this.#statuses = statuses === undefined ? undefined : new Set(statuses);
     if (typeof policy.ttl === "number" && !(policy.ttl >= 0 && Number.isFinite(policy.ttl))) {
-      throw new CacheError("INVALID_OPTION", "`policy.ttl` must be a finite number of milliseconds >= 0 or a function");
+      throw new CacheError(
+        "INVALID_OPTION",
+        "`policy.ttl` must be a finite number of milliseconds >= 0 or a function",
+      );
     }
     this.#ttl = policy.ttl;
     this.#negativeTtl = nonNegative(policy.negativeTtl, 0, "policy.negativeTtl");
-    this.#directives = new Set(policy.requestDirectives ?? (this.#isServerMode ? [] : ALL_REQUEST_DIRECTIVES));
+    this.#directives = new Set(
+      policy.requestDirectives ?? (this.#isServerMode ? [] : ALL_REQUEST_DIRECTIVES),
+    );
     this.#storeHeaders =
       policy.storeHeaders === undefined
         ? undefined
@@ -274,7 +302,9 @@ export class HttpCacheEngine {
       throw new CacheError("INVALID_OPTION", "`policy.minBodySize` must not exceed `policy.maxBodySize`");
     }
     this.#compress = policy.compress === true;
-    this.#tagHeaders = new Set((policy.tagHeaders ?? ["cache-tag", "surrogate-key"]).map((h) => h.toLowerCase()));
+    this.#tagHeaders = new Set(
+      (policy.tagHeaders ?? ["cache-tag", "surrogate-key"]).map((h) => h.toLowerCase()),
+    );
     this.#tagsOf = policy.tagsOf;
     const statusHeader = policy.cacheStatusHeader ?? "x-cache";
     this.#statusHeader = statusHeader === false ? undefined : statusHeader.toLowerCase();
@@ -282,6 +312,13 @@ export class HttpCacheEngine {
     this.#heuristicMax = nonNegative(policy.heuristicMax, 86_400_000, "policy.heuristicMax");
     this.#keepStale = nonNegative(policy.keepStale, 300_000, "policy.keepStale");
     this.#strip = (policy.stripRequestHeaders ?? DEFAULT_STRIP).map((h) => h.toLowerCase());
+    if (policy.surrogateName !== undefined && !/^[A-Za-z0-9._-]+$/.test(policy.surrogateName)) {
+      throw new CacheError(
+        "INVALID_OPTION",
+        "`policy.surrogateName` must be a token of letters, digits, `.`, `_` or `-`",
+      );
+    }
+    this.#surrogateName = policy.surrogateName;
   }
 
   /** Purges every stored response carrying one of `tags`. */
@@ -417,16 +454,20 @@ export class HttpCacheEngine {
     status: CacheStatus,
   ): Promise<void> {
     const headers: (readonly [string, string])[] = [];
-    const notModified = this.#isNotModified(request, stored.etag, stored.lastModified, stored.headers, stored.responseAt);
+    const notModified = this.#isNotModified(
+      request,
+      stored.etag,
+      stored.lastModified,
+      stored.headers,
+      stored.responseAt,
+    );
     if (notModified) {
       for (const pair of stored.headers) {
         if (NOT_MODIFIED_FIELDS.has(pair[0])) headers.push(pair);
       }
     } else {
-      for (const pair of stored.headers) headers.push(pair);
-      if (!hasContentLength(stored) && stored.status !== 204) {
-        headers.push(["content-length", String(stored.bodyLength)]);
-      }
+      for (const pair of stored.headers) if (pair[0] !== "content-length") headers.push(pair);
+      if (stored.status !== 204) headers.push(["content-length", String(stored.bodyLength)]);
     }
     headers.push(["age", String(Math.floor(Math.max(0, age) / 1000))]);
     if (this.#statusHeader !== undefined) headers.push([this.#statusHeader, status]);
@@ -467,6 +508,8 @@ export class HttpCacheEngine {
   #originChanges(stale: StoredResponse | undefined): RequestChanges {
     const set: [string, string][] = [];
     const remove = [...this.#strip, "if-none-match", "if-modified-since"];
+    if (this.#surrogateName !== undefined)
+      set.push(["surrogate-capability", `${this.#surrogateName}="Surrogate/1.0"`]);
     if (stale !== undefined) {
       if (stale.etag.length > 0) set.push(["if-none-match", stale.etag]);
       if (stale.lastModified.length > 0) set.push(["if-modified-since", stale.lastModified]);
@@ -475,7 +518,12 @@ export class HttpCacheEngine {
   }
 
   /** Forwards a request the cache does not serve; invalidates after a successful unsafe method. */
-  async #pass(request: HttpRequestInfo, origin: OriginCall, client: ClientWriter, isUnsafe: boolean): Promise<void> {
+  async #pass(
+    request: HttpRequestInfo,
+    origin: OriginCall,
+    client: ClientWriter,
+    isUnsafe: boolean,
+  ): Promise<void> {
     const response = await origin({ set: [], remove: [] });
     if (isUnsafe && response.status >= 200 && response.status < 400) {
       await this.#invalidateAfterUnsafe(request, response.headers);
@@ -535,14 +583,21 @@ export class HttpCacheEngine {
     const done = deferred();
     this.#inflight.set(key, done.promise);
     try {
-      const validated = stale !== undefined && (stale.stored.etag.length > 0 || stale.stored.lastModified.length > 0);
+      const validated =
+        stale !== undefined && (stale.stored.etag.length > 0 || stale.stored.lastModified.length > 0);
       const requestAt = this.#clock.now();
       let response: OriginResponse;
       try {
         response = await origin(this.#originChanges(validated ? stale.stored : undefined));
       } catch (error) {
         if (stale !== undefined && this.#mayServeOnError(stale.stored, rules)) {
-          return await this.#answer(request, client, stale.stored, currentAge(stale.stored, this.#clock.now()), "STALE");
+          return await this.#answer(
+            request,
+            client,
+            stale.stored,
+            currentAge(stale.stored, this.#clock.now()),
+            "STALE",
+          );
         }
         throw error;
       }
@@ -550,11 +605,23 @@ export class HttpCacheEngine {
       if (response.status === 304 && validated) {
         await drain(response.body);
         const refreshed = await this.#freshen(request, stale, response.headers, requestAt, responseAt);
-        return await this.#answer(request, client, refreshed, currentAge(refreshed, this.#clock.now()), "REVALIDATED");
+        return await this.#answer(
+          request,
+          client,
+          refreshed,
+          currentAge(refreshed, this.#clock.now()),
+          "REVALIDATED",
+        );
       }
       if (response.status >= 500 && stale !== undefined && this.#mayServeOnError(stale.stored, rules)) {
         await drain(response.body);
-        return await this.#answer(request, client, stale.stored, currentAge(stale.stored, this.#clock.now()), "STALE");
+        return await this.#answer(
+          request,
+          client,
+          stale.stored,
+          currentAge(stale.stored, this.#clock.now()),
+          "STALE",
+        );
       }
       await this.#deliver(request, key, response, client, rules, requestAt, responseAt, stale);
     } finally {
@@ -579,8 +646,10 @@ export class HttpCacheEngine {
   ): Promise<StoredResponse> {
     const old = found.stored;
     const updates = new Map<string, string[]>();
+    const listed = connectionListed(headers304);
     for (const [name, value] of headers304) {
-      if (!this.#isStorableField(name) || NOT_UPDATED_BY_304.has(name)) continue;
+      if (!this.#isStorableField(name) || NOT_UPDATED_BY_304.has(name) || listed?.has(name) === true)
+        continue;
       const list = updates.get(name);
       if (list === undefined) updates.set(name, [value]);
       else list.push(value);
@@ -642,7 +711,9 @@ export class HttpCacheEngine {
     const shared = this.#isShared;
     // §4.2.3 age calculation
     const dateValue = parseHttpDate(timing.date) ?? responseAt;
-    const ageValue = timing.age === undefined ? 0 : (parseDelta(timing.age.split(",")[0]!.trim()) ?? 0);
+    // An Age that is not one non-negative integer (a list, a sign, a fraction, parameters) makes the
+    // response stale: being wrong in that direction costs a revalidation, not a stale answer.
+    const ageValue = timing.age === undefined ? 0 : (parseDelta(timing.age.trim()) ?? MAX_AGE);
     const apparentAge = Math.max(0, responseAt - dateValue);
     const correctedAge = ageValue + (responseAt - requestAt);
     const initialAge = Math.max(apparentAge, correctedAge);
@@ -660,10 +731,14 @@ export class HttpCacheEngine {
       explicit = 0; // an invalid max-age is treated as stale
     }
     let freshFor = explicit ?? 0;
-    const surrogate = shared ? surrogateMaxAge(headerValue(headers, "surrogate-control")) : undefined;
-    if (surrogate !== undefined) {
-      freshFor = surrogate;
-      explicit = surrogate;
+    // Surrogate-Control, when present for this cache, takes precedence over Cache-Control.
+    const surrogate = shared
+      ? surrogateControl(headerValue(headers, "surrogate-control"), this.#surrogateName)
+      : undefined;
+    const surrogateMaxAge = surrogate === undefined ? undefined : deltaSeconds(surrogate, "max-age");
+    if (surrogateMaxAge !== undefined) {
+      freshFor = surrogateMaxAge;
+      explicit = surrogateMaxAge;
     }
     const heuristicAllowed = HEURISTIC_STATUSES.has(status) || cc.has("public");
     const policyTtl = typeof this.#ttl === "function" ? this.#ttl(request, response) : this.#ttl;
@@ -678,7 +753,10 @@ export class HttpCacheEngine {
       } else {
         const lastModified = parseHttpDate(headerValue(headers, "last-modified"));
         if (lastModified !== undefined && this.#heuristicFraction > 0) {
-          freshFor = Math.min(this.#heuristicMax, Math.max(0, dateValue - lastModified) * this.#heuristicFraction);
+          freshFor = Math.min(
+            this.#heuristicMax,
+            Math.max(0, dateValue - lastModified) * this.#heuristicFraction,
+          );
         }
       }
     }
@@ -686,17 +764,24 @@ export class HttpCacheEngine {
       cc.has("must-revalidate") || (shared && (cc.has("proxy-revalidate") || cc.has("s-maxage")));
     const isNoCache = cc.has("no-cache");
     const isAuthorizedReuseAllowed = cc.has("public") || cc.has("must-revalidate") || cc.has("s-maxage");
-    const hasValidator = headerValue(headers, "etag") !== undefined || headerValue(headers, "last-modified") !== undefined;
+    const hasValidator =
+      headerValue(headers, "etag") !== undefined || headerValue(headers, "last-modified") !== undefined;
 
+    const mustUnderstand = cc.has("must-understand");
     let isStorable =
-      !cc.has("no-store") &&
-      !(shared && cc.has("private")) &&
+      surrogate?.has("no-store") !== true &&
+      (surrogateMaxAge !== undefined ||
+        ((mustUnderstand ? UNDERSTOOD_STATUSES.has(status) : !cc.has("no-store")) &&
+          !(shared && cc.has("private")))) &&
       status !== 206 &&
       status !== 304 &&
       (this.#statuses === undefined ? status >= 200 && status <= 599 : this.#statuses.has(status));
     if (isStorable && shared) {
       if (request.header("authorization") !== undefined && !isAuthorizedReuseAllowed) isStorable = false;
-      if (headerValue(headers, "set-cookie") !== undefined || headerValue(headers, "set-cookie2") !== undefined) {
+      if (
+        headerValue(headers, "set-cookie") !== undefined ||
+        headerValue(headers, "set-cookie2") !== undefined
+      ) {
         isStorable = false;
       }
     }
@@ -718,10 +803,9 @@ export class HttpCacheEngine {
 
   #retention(stored: StoredResponse, initialAge: number): number {
     const freshLeft = Math.max(0, stored.freshFor - initialAge);
-    const validatorKeep = stored.etag.length > 0 || stored.lastModified.length > 0 ? this.#keepStale : 0;
     const staleKeep = stored.isMustRevalidate
-      ? validatorKeep
-      : Math.max(stored.staleWhileRevalidate, stored.staleIfError, validatorKeep);
+      ? this.#keepStale
+      : Math.max(stored.staleWhileRevalidate, stored.staleIfError, this.#keepStale);
     return freshLeft + staleKeep;
   }
 
@@ -744,7 +828,10 @@ export class HttpCacheEngine {
       varyFields = splitList(headerValue(headers, "vary")).map((f) => f.toLowerCase());
       if (varyFields.includes("*")) meta = undefined;
       else if (meta.isStorable) {
-        if (headerValue(headers, "content-encoding") !== undefined && !varyFields.includes("accept-encoding")) {
+        if (
+          headerValue(headers, "content-encoding") !== undefined &&
+          !varyFields.includes("accept-encoding")
+        ) {
           varyFields.push("accept-encoding");
         }
         varyFields = [...new Set(varyFields)].sort();
@@ -797,7 +884,10 @@ export class HttpCacheEngine {
     previous: Found | undefined,
   ): Promise<void> {
     const kept: (readonly [string, string])[] = [];
-    for (const pair of response.headers) if (this.#isStorableField(pair[0])) kept.push(pair);
+    const listed = connectionListed(response.headers);
+    for (const pair of response.headers) {
+      if (this.#isStorableField(pair[0]) && listed?.has(pair[0]) !== true) kept.push(pair);
+    }
     const tags = new Set<string>();
     for (const [name, value] of response.headers) {
       if (!this.#tagHeaders.has(name)) continue;
@@ -806,7 +896,11 @@ export class HttpCacheEngine {
     if (this.#tagsOf !== undefined) for (const tag of this.#tagsOf(request, response)) tags.add(tag);
     let stored: Uint8Array = body;
     let isCompressed = false;
-    if (this.#compress && body.length > 0 && headerValue(response.headers, "content-encoding") === undefined) {
+    if (
+      this.#compress &&
+      body.length > 0 &&
+      headerValue(response.headers, "content-encoding") === undefined
+    ) {
       stored = new Uint8Array(await gzipAsync(body));
       isCompressed = true;
     }
@@ -874,7 +968,10 @@ export class HttpCacheEngine {
         // a freshened variant may outlive its index: extend the index too
         const indexKey = key.slice(0, key.indexOf("\n"));
         if (indexTtlLeft === undefined || indexTtlLeft < ttl) {
-          await this.#store.insert(indexKey, new CacheEntry<HttpCacheValue>(index, { ttl: Math.ceil(ttl), cachedAt: now }));
+          await this.#store.insert(
+            indexKey,
+            new CacheEntry<HttpCacheValue>(index, { ttl: Math.ceil(ttl), cachedAt: now }),
+          );
         }
       }
     } catch (error) {
@@ -919,12 +1016,10 @@ function currentAge(stored: StoredResponse, now: number): number {
   return stored.initialAge + Math.max(0, now - stored.responseAt);
 }
 
-function hasContentLength(stored: StoredResponse): boolean {
-  for (const pair of stored.headers) if (pair[0] === "content-length") return true;
-  return false;
-}
-
-function timingOf(source: HeaderPairs): { readonly date: string | undefined; readonly age: string | undefined } {
+function timingOf(source: HeaderPairs): {
+  readonly date: string | undefined;
+  readonly age: string | undefined;
+} {
   return { date: headerValue(source, "date"), age: headerValue(source, "age") };
 }
 
@@ -938,17 +1033,28 @@ function variantKeyOf(key: string, generation: string, values: readonly string[]
   return `${key}\n${generation}\n${values.join("\n")}`;
 }
 
-function surrogateMaxAge(value: string | undefined): number | undefined {
+/**
+ * The `Surrogate-Control` directives meant for this cache (W3C Edge Architecture): items without a
+ * target, or targeted at `;name` when the cache announced itself with `Surrogate-Capability`.
+ */
+function surrogateControl(value: string | undefined, name: string | undefined): CacheControl | undefined {
   if (value === undefined) return undefined;
+  let out: CacheControl | undefined;
   for (const item of splitList(value)) {
     const semi = item.indexOf(";");
-    if (semi !== -1) continue; // targeted at a named device: not us
-    const cc = parseCacheControl(item);
-    const maxAge = deltaSeconds(cc, "max-age");
-    if (maxAge !== undefined) return maxAge;
-    if (cc.has("no-store")) return 0;
+    if (semi !== -1 && item.slice(semi + 1).trim() !== name) continue;
+    const cc = parseCacheControl(semi === -1 ? item : item.slice(0, semi));
+    if (out === undefined) out = cc;
+    else out = new Map([...cc, ...out]);
   }
-  return undefined;
+  return out;
+}
+
+/** Header fields a response's `Connection` header lists; they are hop-by-hop too. */
+function connectionListed(headers: HeaderPairs): ReadonlySet<string> | undefined {
+  const value = headerValue(headers, "connection");
+  if (value === undefined) return undefined;
+  return new Set(splitList(value).map((f) => f.toLowerCase()));
 }
 
 function nonNegative(value: number | undefined, fallback: number, name: string): number {

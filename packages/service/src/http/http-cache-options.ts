@@ -121,8 +121,9 @@ export interface HttpCachePolicy {
    */
   heuristicMax?: Milliseconds;
   /**
-   * How long a stale response with a validator (`ETag` or `Last-Modified`) is kept so that it can be
-   * revalidated with a conditional request instead of fetched again.
+   * How long a response is kept after it went stale: a response with a validator (`ETag` or
+   * `Last-Modified`) can then be revalidated with a conditional request instead of fetched again,
+   * and a client's `max-stale` / `stale-if-error` can still be met.
    * @default 300_000 (five minutes)
    */
   keepStale?: Milliseconds;
@@ -135,6 +136,15 @@ export interface HttpCachePolicy {
    *   "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"]
    */
   stripRequestHeaders?: readonly string[];
+  /**
+   * Device token for the `Surrogate-Control` protocol (W3C Edge Architecture). When set, a shared
+   * cache sends `Surrogate-Capability: <name>="Surrogate/1.0"` to the origin and obeys
+   * `Surrogate-Control` directives targeted at `;<name>` as well as untargeted ones. Untargeted
+   * `Surrogate-Control` is obeyed by a shared cache in any case, and the header is never sent to
+   * clients.
+   * @default undefined
+   */
+  surrogateName?: string;
 }
 
 /** Options for {@link createHttpCache}. */

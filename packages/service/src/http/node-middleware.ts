@@ -9,7 +9,11 @@ import type { HeaderPairs } from "./stored-response.js";
  * A node:http / Express / Connect middleware. Call `next()` to continue to the application, or
  * `next(error)` to report an error.
  */
-export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+export type NodeMiddleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
 
 const protoWriteHead = ServerResponse.prototype.writeHead as (
   this: ServerResponse,
@@ -137,7 +141,11 @@ class BodyQueue implements AsyncIterable<Uint8Array> {
  * `writeHead` (explicit or implicit), the body through `write` / `end`. Nothing reaches the socket;
  * the engine writes the client's answer itself with the prototype methods.
  */
-function capture(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): Promise<OriginResponse> {
+function capture(
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+): Promise<OriginResponse> {
   return new Promise<OriginResponse>((resolve, reject) => {
     let isHeadCaptured = false;
     let isEnded = false;
@@ -150,13 +158,24 @@ function capture(req: IncomingMessage, res: ServerResponse, next: (error?: unkno
       if (value !== undefined) fields.set(name.toLowerCase(), { name, value });
     }
     if (!res.headersSent) clearHeaders(res);
-    target.setHeader = function setHeader(name: string, value: number | string | readonly string[]): ServerResponse {
+    target.setHeader = function setHeader(
+      name: string,
+      value: number | string | readonly string[],
+    ): ServerResponse {
       fields.set(name.toLowerCase(), { name, value });
       return res;
     };
-    target.appendHeader = function appendHeader(name: string, value: string | readonly string[]): ServerResponse {
+    target.appendHeader = function appendHeader(
+      name: string,
+      value: string | readonly string[],
+    ): ServerResponse {
       const previous = fields.get(name.toLowerCase())?.value;
-      const list = previous === undefined ? [] : Array.isArray(previous) ? [...(previous as string[])] : [String(previous)];
+      const list =
+        previous === undefined
+          ? []
+          : Array.isArray(previous)
+            ? [...(previous as string[])]
+            : [String(previous)];
       fields.set(name.toLowerCase(), { name, value: list.concat(value) });
       return res;
     };
@@ -186,7 +205,8 @@ function capture(req: IncomingMessage, res: ServerResponse, next: (error?: unkno
     };
     const toChunk = (chunk: unknown, encoding: unknown): Uint8Array | undefined => {
       if (chunk === undefined || chunk === null || typeof chunk === "function") return undefined;
-      if (typeof chunk === "string") return Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+      if (typeof chunk === "string")
+        return Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
       return chunk as Uint8Array;
     };
     target.writeHead = function writeHead(status: number, ...args: unknown[]): ServerResponse {
@@ -226,8 +246,10 @@ function capture(req: IncomingMessage, res: ServerResponse, next: (error?: unkno
     };
     Object.defineProperty(res, "headersSent", { configurable: true, get: () => isHeadCaptured });
     Object.defineProperty(res, "writableEnded", { configurable: true, get: () => isEnded });
+    // A client that goes away mid-response aborts the capture; a background revalidation (run after
+    // the client's answer finished) must not be aborted by that answer's own 'close'.
     res.once("close", () => {
-      if (!isEnded) queue.fail(new Error("client closed the connection"));
+      if (!isEnded && !res.writableFinished) queue.fail(new Error("client closed the connection"));
     });
     try {
       next();
@@ -239,7 +261,15 @@ function capture(req: IncomingMessage, res: ServerResponse, next: (error?: unkno
 
 function restore(res: ServerResponse): void {
   const target = res as unknown as Record<string, unknown>;
-  for (const name of ["setHeader", "appendHeader", "getHeader", "hasHeader", "removeHeader", "getHeaderNames", "getHeaders"]) {
+  for (const name of [
+    "setHeader",
+    "appendHeader",
+    "getHeader",
+    "hasHeader",
+    "removeHeader",
+    "getHeaderNames",
+    "getHeaders",
+  ]) {
     delete target[name];
   }
   delete target.writeHead;
@@ -308,17 +338,15 @@ export function createNodeMiddleware(engine: HttpCacheEngine): NodeMiddleware {
       applyChanges(req, changes);
       return capture(req, res, next);
     };
-    engine
-      .serve(requestInfo(req), origin, writer)
-      .catch((error: unknown) => {
-        restore(res);
-        if (!isOriginCalled) {
-          next(error);
-        } else if (!writer.isStarted) {
-          writer.send(502, [["content-type", "text/plain"]], Buffer.from("Bad Gateway"));
-        } else {
-          writer.abort(error);
-        }
-      });
+    engine.serve(requestInfo(req), origin, writer).catch((error: unknown) => {
+      restore(res);
+      if (!isOriginCalled) {
+        next(error);
+      } else if (!writer.isStarted) {
+        writer.send(502, [["content-type", "text/plain"]], Buffer.from("Bad Gateway"));
+      } else {
+        writer.abort(error);
+      }
+    });
   };
 }
