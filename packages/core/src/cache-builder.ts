@@ -5,6 +5,7 @@ import type { MemoryTierOptions } from "@cachet/memory";
 import { Cache } from "./cache.js";
 import type { CacheConfig, LoadPolicy, TierSlot } from "./cache.js";
 import type { CacheEventListener } from "./cache-event.js";
+import type { CacheInstrumentation } from "./instrumentation.js";
 import type { FailSafeOptions, LoaderTimeouts } from "./loader.js";
 import { PromotionPolicy } from "./promotion-policy.js";
 import type { ValueMode } from "./value-mode.js";
@@ -79,7 +80,8 @@ export class CacheBuilder<K, V> {
     eventKeys?: boolean;
     jitter?: Duration;
     random?: () => number;
-  } = { listeners: [] };
+    instrumentations: CacheInstrumentation[];
+  } = { listeners: [], instrumentations: [] };
   readonly #globalSet = new Set<string>();
 
   /** Prefer {@link Cache.builder}. */
@@ -204,6 +206,19 @@ export class CacheBuilder<K, V> {
     return this;
   }
 
+  /**
+   * Adds telemetry hooks (events, loader and tier tracing, size gauges); `@cachet/telemetry`
+   * provides an OpenTelemetry one. Several may be added.
+   */
+  instrument(instrumentation: CacheInstrumentation): this {
+    if (typeof instrumentation !== "object" || instrumentation === null) {
+      throw invalid("`instrument` needs an instrumentation object");
+    }
+    this.#global.instrumentations.push(instrumentation);
+    this.#globalSet.add("instrument");
+    return this;
+  }
+
   /** Include raw keys in events (they are hashed otherwise). @default false */
   eventKeys(include = true): this {
     return this.#setGlobal("eventKeys", include);
@@ -266,6 +281,7 @@ export class CacheBuilder<K, V> {
       eventKeys: g.eventKeys === true,
       ttlJitter: g.jitter === undefined ? 0 : toMilliseconds(g.jitter, "ttlJitter"),
       random,
+      instrumentations: g.instrumentations,
     };
     return new Cache(config);
   }

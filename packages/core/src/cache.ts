@@ -7,6 +7,7 @@ import type { CacheBuilderOptions } from "./cache-builder.js";
 import { Flight } from "./flight.js";
 import { isLoaderFailure, loaderFailure } from "./loader.js";
 import type { BatchLoader, GetOrInsertOptions, InsertOptions, Loader, LoaderContext } from "./loader.js";
+import type { CacheInstrumentation, TracedCall } from "./instrumentation.js";
 import type { PromotionPolicy } from "./promotion-policy.js";
 import { deepFreeze } from "./value-mode.js";
 import type { ValueMode } from "./value-mode.js";
@@ -48,6 +49,7 @@ export interface CacheConfig<K, V> {
   readonly eventKeys: boolean;
   readonly ttlJitter: Milliseconds;
   readonly random: () => number;
+  readonly instrumentations: readonly CacheInstrumentation[];
 }
 
 /** Resolved per-load policy: the cache's defaults, or those merged with a call's options. @internal */
@@ -148,6 +150,9 @@ export class Cache<K, V> {
   readonly #refreshNotBefore = new Map<K, number>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #tierStats: MutableTierStats[];
+  readonly #instrumentations: readonly CacheInstrumentation[];
+  readonly #traceLoader: TraceHook | undefined;
+  readonly #traceTier: TraceHook | undefined;
   #hits = 0;
   #misses = 0;
   #staleServed = 0;
@@ -178,6 +183,19 @@ export class Cache<K, V> {
     this.#jitter = config.ttlJitter;
     this.#random = config.random;
     this.#tierStats = config.slots.map(() => ({ hits: 0, misses: 0, errors: 0 }));
+    this.#instrumentations = config.instrumentations;
+    for (const instrumentation of config.instrumentations) {
+      if (instrumentation.onEvent) this.#listeners.push(instrumentation.onEvent.bind(instrumentation));
+    }
+    this.#traceLoader = composeTrace(config.instrumentations, "traceLoader");
+    this.#traceTier = composeTrace(config.instrumentations, "traceTier");
+    for (const instrumentation of config.instrumentations) {
+      try {
+        instrumentation.attach?.(this);
+      } catch {
+        // Instrumentation never breaks the cache.
+      }
+    }
   }
 
   /** Names of the tiers, outermost first. */
@@ -449,6 +467,13 @@ export class Cache<K, V> {
     for (const flight of this.#flights.values()) flight.abort(closed);
     this.#flights.clear();
     await Promise.allSettled([...this.#background]);
+    for (const instrumentation of this.#instrumentations) {
+      try {
+        instrumentation.detach?.(this);
+      } catch {
+        // Instrumentation never breaks the cache.
+      }
+    }
     await Promise.allSettled(
       this.#slots.map((slot) => (slot.tier.close ? slot.tier.close() : Promise.resolve())),
     );
@@ -754,7 +779,12 @@ export class Cache<K, V> {
           background,
           fail: loaderFailure,
         };
-        const result = loader(key, ctx);
+        const trace = this.#traceLoader;
+        const result = trace
+          ? trace(this.#traced(key, operation, undefined, background), () =>
+              Promise.resolve(loader(key, ctx)),
+            )
+          : loader(key, ctx);
         if (isPromiseLike(result)) {
           const hard = policy.hardTimeout;
           const signal = flight.controller.signal;
@@ -1005,7 +1035,7 @@ export class Cache<K, V> {
     operation: CacheOperationName = "insert",
     key?: K,
   ): Promise<CacheError | undefined> {
-    return this.#guard(slot, index, run).then(
+    return this.#guard(slot, index, run, operation, key).then(
       () => undefined,
       (error: unknown) => {
         const wrapped = toTierError(error, slot.name);
@@ -1025,7 +1055,7 @@ export class Cache<K, V> {
     operation: CacheOperationName,
   ): Promise<CacheEntry<V> | undefined> {
     try {
-      return await this.#guard(slot, index, () => slot.tier.get(key));
+      return await this.#guard(slot, index, () => slot.tier.get(key), operation, key);
     } catch (error) {
       const wrapped = toTierError(error, slot.name);
       if (wrapped.code !== "CIRCUIT_OPEN") {
@@ -1060,7 +1090,13 @@ export class Cache<K, V> {
   }
 
   /** Applies the tier's circuit breaker and operation timeout to one call. */
-  #guard<T>(slot: TierSlot<K, V>, _index: number, run: () => Promise<T>): Promise<T> {
+  #guard<T>(
+    slot: TierSlot<K, V>,
+    index: number,
+    run: () => Promise<T>,
+    operation: CacheOperationName = "get",
+    key?: K,
+  ): Promise<T> {
     const breaker = slot.breaker;
     if (breaker !== undefined && !breaker.tryAcquire()) {
       return Promise.reject(
@@ -1071,7 +1107,9 @@ export class Cache<K, V> {
     }
     let promise: Promise<T>;
     try {
-      promise = run();
+      const trace = this.#traceTier;
+      promise =
+        trace !== undefined && index > 0 ? trace(this.#traced(key, operation, slot.name, false), run) : run();
     } catch (error) {
       promise = Promise.reject(error);
     }
@@ -1215,6 +1253,22 @@ export class Cache<K, V> {
     }
   }
 
+  #traced(
+    key: K | undefined,
+    operation: CacheOperationName,
+    tier: string | undefined,
+    background: boolean,
+  ): TracedCall {
+    const call: { -readonly [P in keyof TracedCall]: TracedCall[P] } = {
+      cache: this.name,
+      operation,
+      keyHash: key === undefined ? undefined : hashKey(key),
+      background,
+    };
+    if (tier !== undefined) call.tier = tier;
+    return call;
+  }
+
   #observed(): boolean {
     return this.#listeners.length !== 0 || cacheEventChannel.hasSubscribers;
   }
@@ -1271,6 +1325,38 @@ export class Cache<K, V> {
 // -----------------------------------------------------------------------------------------------
 
 function noop(): void {}
+
+type TraceHook = <T>(call: TracedCall, run: () => Promise<T>) => Promise<T>;
+
+/** Nests several instrumentations' trace hooks into one (the first is outermost). */
+function composeTrace(
+  instrumentations: readonly CacheInstrumentation[],
+  hook: "traceLoader" | "traceTier",
+): TraceHook | undefined {
+  const hooks = instrumentations.filter((i) => typeof i[hook] === "function");
+  if (hooks.length === 0) return undefined;
+  return <T>(call: TracedCall, run: () => Promise<T>): Promise<T> => {
+    let next = run;
+    for (let i = hooks.length - 1; i >= 0; i--) {
+      const instrumentation = hooks[i]!;
+      const inner = next;
+      next = () => {
+        let ran = false;
+        const once = () => {
+          ran = true;
+          return inner();
+        };
+        try {
+          return instrumentation[hook]!(call, once);
+        } catch (error) {
+          // A broken hook must not lose the call.
+          return ran ? Promise.reject(error) : inner();
+        }
+      };
+    }
+    return next();
+  };
+}
 
 function isNegative(entry: CacheEntry<unknown>): boolean {
   return entry.tags.length !== 0 && entry.tags.includes(NEGATIVE_TAG);

@@ -23,6 +23,9 @@ export type {
 export { CACHE_EVENT_CHANNEL, hashKey } from "./cache-event.js";
 export type { CacheEvent, CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
 
+// Instrumentation
+export type { CacheInstrumentation, InstrumentedCache, TracedCall } from "./instrumentation.js";
+
 // Re-exported from @cachet/tier
 export {
   CacheEntry,
