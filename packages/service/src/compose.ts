@@ -4,13 +4,16 @@ import type { AnyService, Middleware, RequestOf, ResponseOf, Service } from "./s
 export type AnyLayer = (inner: never) => AnyService;
 
 /** The service type that results from wrapping a service of type `S` in one layer `L`. */
-type Wrapped<L, S> = L extends Middleware
-  ? Service<RequestOf<S>, ResponseOf<S>>
-  : L extends (inner: infer In) => infer Out
-    ? [S] extends [In]
-      ? Out
+type Wrapped<L, S> =
+  L extends Middleware<infer Req, infer Res>
+    ? [S] extends [Service<Req, Res>]
+      ? Service<RequestOf<S>, ResponseOf<S>>
       : never
-    : never;
+    : L extends (inner: infer In) => infer Out
+      ? [S] extends [In]
+        ? Out
+        : never
+      : never;
 
 /**
  * The service type that `compose(...Ls)` returns for an inner service of type `S`: the layers are
@@ -21,10 +24,10 @@ export type Composed<Ls extends readonly unknown[], S> = Ls extends readonly [..
   ? Composed<Outer, Wrapped<Last, S>>
   : S;
 
-/** The service type the innermost layer that is not a {@link Middleware} accepts. */
-type InputOf<Ls extends readonly unknown[]> = Ls extends readonly [...infer Outer, infer Last]
-  ? Last extends Middleware
-    ? InputOf<Outer>
+/** The service type the innermost layer accepts. */
+type InputOf<Ls extends readonly unknown[]> = Ls extends readonly [...unknown[], infer Last]
+  ? Last extends Middleware<infer Req, infer Res>
+    ? Service<Req, Res>
     : Last extends (inner: infer In) => unknown
       ? In
       : AnyService

@@ -49,7 +49,10 @@ export type Layer<In extends AnyService, Out extends AnyService = In> = (inner: 
  * A layer that wraps any service and keeps its request and response types: `timeout`, `retry`,
  * `circuitBreaker`, `concurrencyLimit` and `tap` all return one. {@link compose} carries the
  * service's types through a middleware unchanged.
+ *
+ * `Req` and `Res` bound the services it accepts: a `tap` whose callbacks read `req.key` is a
+ * `Middleware<{ key: string }>` and wraps only services whose requests have a `key`.
  */
-export interface Middleware {
-  <Req, Res>(inner: Service<Req, Res>): Service<Req, Res>;
+export interface Middleware<Req = unknown, Res = unknown> {
+  <R extends Req, S extends Res>(inner: Service<R, S>): Service<R, S>;
 }

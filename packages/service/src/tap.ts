@@ -1,6 +1,6 @@
 import { systemClock } from "@cachet/tier";
 import type { Clock, Milliseconds } from "@cachet/tier";
-import type { Layer, Middleware, Service } from "./service.js";
+import type { Middleware, Service } from "./service.js";
 import { callSafely, checkClock, checkFunction, checkObject, invoke } from "./validate.js";
 
 /** Options for {@link tap}. Every callback is optional, and none can break the call it observes. */
@@ -19,8 +19,9 @@ export interface TapOptions<Req, Res> {
  * A layer that observes calls without changing them: for logging, metrics and tests.
  *
  * A callback that throws, or returns a promise that rejects, is ignored: the call resolves or
- * rejects exactly as it would without the tap. Untyped callbacks see `unknown`; annotate the
- * callback parameters (or pass type arguments) to get a typed layer.
+ * rejects exactly as it would without the tap. Untyped callbacks see `unknown`; annotate a
+ * callback's parameters (or pass type arguments) and the tap accepts only services whose requests
+ * and responses fit them.
  *
  * @throws CacheError `INVALID_OPTION` when a callback or `clock` has the wrong type.
  *
@@ -29,9 +30,7 @@ export interface TapOptions<Req, Res> {
  *   onError: (error, req) => logger.warn({ error, req }, "L2 call failed"),
  * })(tierAsService(redisTier));
  */
-export function tap(options: TapOptions<unknown, unknown>): Middleware;
-export function tap<Req, Res>(options: TapOptions<Req, Res>): Layer<Service<Req, Res>>;
-export function tap<Req, Res>(options: TapOptions<Req, Res>): Layer<Service<Req, Res>> {
+export function tap<Req = unknown, Res = unknown>(options: TapOptions<Req, Res>): Middleware<Req, Res> {
   checkObject(options, "options");
   checkFunction(options.onRequest, "onRequest");
   checkFunction(options.onResponse, "onResponse");
@@ -39,7 +38,7 @@ export function tap<Req, Res>(options: TapOptions<Req, Res>): Layer<Service<Req,
   const clock = checkClock(options.clock) ?? systemClock;
   const { onRequest, onResponse, onError } = options;
 
-  return (inner) => ({
+  return <R extends Req, S extends Res>(inner: Service<R, S>): Service<R, S> => ({
     call: (req) => {
       const startedAt = clock.now();
       if (onRequest) callSafely(() => onRequest(req));
