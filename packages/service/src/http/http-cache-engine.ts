@@ -878,11 +878,12 @@ export class HttpCacheEngine {
     key: string,
     response: OriginResponse,
     meta: ResponseMeta,
-    varyFields: readonly string[],
+    fields: readonly string[],
     body: Uint8Array,
     responseAt: number,
     previous: Found | undefined,
   ): Promise<void> {
+    let varyFields = fields;
     const kept: (readonly [string, string])[] = [];
     const listed = connectionListed(response.headers);
     for (const pair of response.headers) {
@@ -894,6 +895,12 @@ export class HttpCacheEngine {
       for (const tag of value.split(TAG_SEPARATORS)) if (tag.length > 0) tags.add(tag);
     }
     if (this.#tagsOf !== undefined) for (const tag of this.#tagsOf(request, response)) tags.add(tag);
+    if (varyFields.length === 0) {
+      // A plain response for a resource that has compressed variants: key it on Accept-Encoding
+      // too, or it would replace the index and hide the compressed variants.
+      const current = previous?.index ?? (await this.#lookupIndex(key));
+      if (current?.fields.includes("accept-encoding") === true) varyFields = current.fields;
+    }
     let stored: Uint8Array = body;
     let isCompressed = false;
     if (

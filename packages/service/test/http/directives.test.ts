@@ -1,4 +1,3 @@
-import { afterEach, describe, expect, it } from "@jest/globals";
 import { read, startHarness, until } from "./fixtures.js";
 import type { Harness, OriginHandler } from "./fixtures.js";
 
