@@ -180,7 +180,10 @@ function decode<V = unknown>(bytes: Uint8Array): V {
  * (a newer Node reads older bytes, but an older V8 rejects a newer format version), and its
  * output may change with any V8 upgrade. MessagePack is a fixed, documented format, identical on
  * every Node version and readable from other languages. Measured on this machine (see the package
- * README), msgpackr was also faster than `v8.serialize` for typical payloads.
+ * README), msgpackr was 1.5-2x faster than `v8.serialize` on a 1 MiB payload and on a
+ * Date/Map/Set-heavy one, comparable on small payloads, and its output was 2.3x smaller. The
+ * pre-encode check (which `v8.serialize` would need too: it silently drops class prototypes) costs
+ * 20-40% of that.
  *
  * @example
  * const codec: Codec<Session> = structuredCodec;

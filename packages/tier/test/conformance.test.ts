@@ -4,6 +4,7 @@ import { MockCache } from "../src/index.js";
 import { tierConformanceCases } from "../src/testing/index.js";
 import type { ConformanceCaseId, ConformanceTarget } from "../src/testing/index.js";
 import { BrokenTier, resetSharedStore } from "./fixtures/broken-tier.js";
+import { MapTier } from "./fixtures/map-tier.js";
 import type { Flaw } from "./fixtures/broken-tier.js";
 
 const DEFAULT_TTL = 30 * 60_000;
@@ -45,6 +46,26 @@ describe("conformance kit against MockCache (no default ttl, Buffer values, nume
   for (const c of cases.filter((candidate) => candidate.skip === undefined)) it(c.name, c.run);
 });
 
+describe("conformance kit against the README's minimal MapTier", () => {
+  const cases = tierConformanceCases({
+    create: ({ clock }) => new MapTier<string>(clock),
+    defaultTtl: null,
+    exclude: { batch: "no batch methods", size: "no size()", close: "nothing to release" },
+  });
+  it("skips exactly the optional-method cases", () => {
+    expect(cases.filter((c) => c.skip).map((c) => c.id)).toEqual([
+      "ttl-overrides-default",
+      "get-many",
+      "insert-many",
+      "invalidate-many",
+      "size",
+      "close-rejects",
+      "close-idempotent",
+    ]);
+  });
+  for (const c of cases.filter((candidate) => candidate.skip === undefined)) it(c.name, c.run);
+});
+
 describe("the kit's target options", () => {
   it("skips excluded cases with the reason in the name, and their run does nothing", async () => {
     let created = 0;
@@ -62,6 +83,22 @@ describe("the kit's target options", () => {
     );
     await size.run();
     expect(created).toBe(0);
+  });
+
+  it("excludes whole optional groups with `batch` and `close`", () => {
+    const cases = tierConformanceCases({
+      create: ({ clock }) => new MockCache<string, string>({ clock }),
+      exclude: { batch: "no batch methods", close: "nothing to release" },
+    });
+    const skips = Object.fromEntries(cases.filter((c) => c.skip).map((c) => [c.id, c.skip]));
+    expect(skips).toMatchObject({
+      "get-many": "no batch methods",
+      "insert-many": "no batch methods",
+      "invalidate-many": "no batch methods",
+      "close-rejects": "nothing to release",
+      "close-idempotent": "nothing to release",
+    });
+    expect(Object.keys(skips)).toHaveLength(7); // plus the two ttl-default cases
   });
 
   it("skips ttl-default without defaultTtl, and large-value when only value() is given", () => {

@@ -112,11 +112,14 @@ export interface ConformanceTarget<K = string, V = string> {
   defaultTtl?: Milliseconds | null;
   /**
    * Cases the tier cannot meet, each with the reason shown in the case's name. A tier without an
-   * optional method (`size`, `getMany`, `insertMany`, `invalidateMany`, `close`) must exclude the
-   * cases for it: the kit cannot inspect the tier before the cases are registered, so such a case
-   * fails and tells you to exclude it, rather than passing silently.
+   * optional method must exclude the cases for it (`size`, `batch`, `close`): the kit cannot
+   * inspect the tier before the cases are registered, so such a case fails and tells you to
+   * exclude it, rather than passing silently.
+   *
+   * @example
+   * exclude: { batch: "no batch methods", size: "no size()", close: "nothing to release" }
    */
-  exclude?: Partial<Record<ConformanceCaseId, string>>;
+  exclude?: Partial<Record<ConformanceExclusion, string>>;
 }
 
 /** Everything a case body needs. Internal to the kit. */
@@ -178,7 +181,11 @@ export function tierConformanceCases<K = string, V = string>(
   target: ConformanceTarget<K, V>,
 ): readonly ConformanceCase[] {
   return ALL_CASES.map((definition): ConformanceCase => {
-    const skip = target.exclude?.[definition.id] ?? definition.applies?.(target);
+    const group = definition.name.slice(0, definition.name.indexOf(":"));
+    const skip =
+      target.exclude?.[definition.id] ??
+      (group === "batch" || group === "close" ? target.exclude?.[group] : undefined) ??
+      definition.applies?.(target);
     if (skip !== undefined) {
       return Object.freeze({
         id: definition.id,

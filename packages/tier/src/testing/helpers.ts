@@ -64,7 +64,9 @@ export function requireMethod<K, V, M extends keyof CacheTier<K, V>>(
   const fn = tier[method];
   assert.ok(
     typeof fn === "function",
-    `the tier has no \`${String(method)}()\`; add \`exclude: { "${id}": "no ${String(method)}()" }\` to the conformance target`,
+    `the tier has no \`${String(method)}()\`; add \`exclude: { "${id}": "no ${String(method)}()" }\` to the conformance target` +
+      (id.startsWith("close") ? ' (or `close: "…"` for both close cases)' : "") +
+      (id.endsWith("-many") ? ' (or `batch: "…"` for the three batch cases)' : ""),
   );
   return (fn as (...args: unknown[]) => unknown).bind(tier) as NonNullable<CacheTier<K, V>[M]>;
 }

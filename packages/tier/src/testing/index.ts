@@ -4,5 +4,6 @@ export type {
   ConformanceCase,
   ConformanceCaseId,
   ConformanceContext,
+  ConformanceExclusion,
   ConformanceTarget,
 } from "./conformance.js";
