@@ -66,7 +66,11 @@ function entriesOf(json) {
 
 // Names the issue promises; everything else is discovered at run time.
 const known = {
-  "@cachet/tier": ["CacheEntry", "CacheError", "ManualClock", "isCacheError", "systemClock"],
+  "@cachet/tier": [
+    "CacheEntry", "CacheError", "ManualClock", "MockCache", "isCacheError", "systemClock", "jsonCodec", "structuredCodec",
+  ],
+  "@cachet/core": ["Cache", "PromotionPolicy", "CacheEntry", "CacheError", "ManualClock"],
+  "@cachet/memory": ["MemoryTier"],
   "@cachet/tier/testing": ["tierConformanceCases"],
 };
 
@@ -196,6 +200,22 @@ const namesOf = (ns) => Object.keys(ns).filter((n) => !IGNORED.has(n)).sort();
       if (error.code !== "TIMEOUT") problems.push("CacheError#code is not the code passed in");
       if (!esm.isCacheError(error)) problems.push("isCacheError (ESM) rejects a CacheError from the CJS build");
       if (esm.isCacheError(new Error("plain"))) problems.push("isCacheError accepts a plain Error");
+    }
+  }
+  // A name another entry shares with @cachet/tier must be tier's own object (a re-export), not a
+  // second bundled copy: a second CacheError or CacheEntry class breaks `instanceof`.
+  if (specs.includes("@cachet/tier")) {
+    const tierCjs = require("@cachet/tier");
+    const tierEsm = await import("@cachet/tier");
+    for (const spec of Object.keys(found)) {
+      if (spec.startsWith("@cachet/tier")) continue;
+      const cjs = require(spec);
+      const esm = await import(spec);
+      for (const name of found[spec]) {
+        if (typeof tierCjs[name] !== "function") continue;
+        if (cjs[name] !== tierCjs[name]) problems.push(`require("${spec}").${name} is a copy, not @cachet/tier's`);
+        if (esm[name] !== tierEsm[name]) problems.push(`import("${spec}").${name} is a copy, not @cachet/tier's`);
+      }
     }
   }
   if (outFile !== "-") fs.writeFileSync(outFile, JSON.stringify(found));
