@@ -243,7 +243,7 @@ export class CacheBuilder<K, V> {
       if (b !== this && b.#globalSet.size > 0) {
         throw invalid(`\`${[...b.#globalSet][0]}\` is a cache-wide option: set it on the outermost builder`);
       }
-      slots.push(b.#slot(clock, slots.length));
+      slots.push(b.#slot(clock, slots.length, slots[slots.length - 1]?.ttl));
     }
 
     const name = g.name ?? "cache";
@@ -321,7 +321,7 @@ export class CacheBuilder<K, V> {
     };
   }
 
-  #slot(clock: Clock, index: number): TierSlot<K, V> {
+  #slot(clock: Clock, index: number, inheritedTtl: number | undefined): TierSlot<K, V> {
     if (this.#sourceCount > 1) throw invalid("a builder takes one tier: call `memory()` or `storage()` once");
     const source = this.#source;
     if (source === undefined) {
@@ -331,9 +331,11 @@ export class CacheBuilder<K, V> {
           : `fallback #${index} has no tier: call \`memory()\` or \`storage()\``,
       );
     }
+    // A fallback tier without its own ttl uses the ttl of the tier above it.
+    // A fallback tier without its own ttl uses the ttl of the tier above it.
     const ttl =
       this.#ttl === undefined
-        ? undefined
+        ? inheritedTtl
         : toMilliseconds(this.#ttl, index === 0 ? "ttl" : `fallback #${index} ttl`, false);
     let tier: CacheTier<K, V>;
     if (source.kind === "memory") {

@@ -750,8 +750,12 @@ export class Cache<K, V> {
         if (this.#observed()) this.#emit("refresh_started", operation, key, undefined, { background: true });
         background = true;
       }
+      // Only an expired entry stands in for a failed load; a refresh of a fresh entry just reports.
       const failSafeStale =
-        stale !== undefined && policy.failSafe !== undefined && staleAge < policy.failSafe.maxStaleAge
+        stale !== undefined &&
+        policy.failSafe !== undefined &&
+        staleAge >= 0 &&
+        staleAge < policy.failSafe.maxStaleAge
           ? stale
           : undefined;
 
@@ -800,8 +804,8 @@ export class Cache<K, V> {
                   "TIMEOUT",
                   `the loader did not finish within the hard timeout (${hard} ms)`,
                 );
-                flight.controller.abort(error);
                 resolve({ ok: false, error, timedOut: true });
+                flight.controller.abort(error);
               }, hard);
             }
             result.then(
@@ -846,6 +850,7 @@ export class Cache<K, V> {
           if (this.#isCurrent(ticket) && !flight.superseded) {
             this.#track(this.#writeAll(key, kept, "refresh", false, undefined));
           }
+          this.#refreshNotBefore.set(key, now + backoff);
           if (this.#observed()) this.#emit("fail_safe", operation, key, undefined, { error });
           flight.settle(this.#serveStale(failSafeStale, key, operation));
           return;
@@ -988,8 +993,9 @@ export class Cache<K, V> {
     let previous: CacheEntry<V> = entry;
     for (let i = 0; i <= last; i++) {
       const slot = this.#slots[i]!;
+      // Jitter spreads default ttls; an entry's own ttl is kept exactly.
       let ttl = entry.ttl ?? slot.ttl;
-      if (ttl !== undefined && jitter > 0) ttl += jitter;
+      if (entry.ttl === undefined && ttl !== undefined) ttl += jitter;
       const forTier = ttl === entry.ttl ? entry : ttl === previousTtl ? previous : entry.with({ ttl });
       previousTtl = ttl;
       previous = forTier;
