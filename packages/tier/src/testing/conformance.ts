@@ -48,6 +48,12 @@ export type ConformanceCaseId =
   | "close-idempotent";
 
 /**
+ * Keys accepted by {@link ConformanceTarget.exclude}: a case id, or `"batch"` (the three batch
+ * cases) or `"close"` (both close cases) for a tier without those optional methods.
+ */
+export type ConformanceExclusion = ConformanceCaseId | "batch" | "close";
+
+/**
  * A named, runner-agnostic test. Register it with any runner:
  *
  * ```ts
