@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Checks the dependency rules that keep one copy of `@cachet/tier` in a user's tree (see STYLE.md):
 // - no published package except `@cachet/core` lists `@cachet/tier` under `dependencies` (it is a peer);
-// - a workspace package named as a peer is also a devDependency, so the workspace copy is linked;
+// - a workspace package named as a peer is also a devDependency: turbo builds the package graph from
+//   dependencies and devDependencies only, so without it `^build` does not build the peer first;
 // - every `peerDependenciesMeta` entry names a declared peer;
 // - `@cachet/telemetry` declares `@opentelemetry/api` as a peer with an explicit range;
 // - every published package is in the changesets `fixed` group, so the family shares one version.
@@ -50,7 +51,10 @@ for (const { dir, pkg } of published) {
       problems.push(`${dir}: \`${peer}\` is listed both as a dependency and as a peer`);
     }
     if (names.has(peer) && !(peer in devDeps)) {
-      problems.push(`${dir}: workspace peer \`${peer}\` must also be a devDependency ("workspace:^")`);
+      problems.push(
+        `${dir}: workspace peer \`${peer}\` must also be a devDependency ("workspace:^"): ` +
+          "turbo orders `^build` by dependencies and devDependencies only, not peers",
+      );
     }
   }
   for (const entry of Object.keys(meta)) {
