@@ -27,3 +27,8 @@ export type { MockCacheCall, MockCacheOperation, MockCacheOptions } from "./mock
 // Resilience
 export { CircuitBreaker } from "./circuit-breaker.js";
 export type { CircuitBreakerOptions, CircuitState, FailureRateOptions } from "./circuit-breaker.js";
+
+// Coherence
+export { MemoryBus, MemoryBusHub } from "./cache-bus.js";
+export type { BusReconnectInfo, CacheBus, CacheBusMessage } from "./cache-bus.js";
+export type { DistributedLock, LockLease } from "./distributed-lock.js";

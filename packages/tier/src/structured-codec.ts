@@ -118,8 +118,10 @@ function check(value: unknown, seen: Set<object>): Refusal | undefined {
 
 // `mapsAsObjects: false` keeps Maps as Maps: plain objects travel as msgpackr records, which
 // decode to objects. Without `structures`, record definitions are written inline in every message,
-// so each encoding is self-contained and any process can decode it.
-const packr = new Packr({ structuredClone: true, moreTypes: true, mapsAsObjects: false });
+// so each encoding is self-contained and any process can decode it. `copyBuffers` makes decoded
+// Buffers own their bytes: otherwise they are views of the input, and a caller mutating one would
+// corrupt a tier that keeps the encoded bytes (a memory tier storing copies).
+const packr = new Packr({ structuredClone: true, moreTypes: true, mapsAsObjects: false, copyBuffers: true });
 
 function encode(value: unknown): Uint8Array {
   let refusal: Refusal | undefined;
@@ -137,11 +139,15 @@ function encode(value: unknown): Uint8Array {
       `structuredCodec cannot encode ${refusal.reason} at \`${path}\`${refusal.hint}`,
     );
   }
+  let packed: Uint8Array;
   try {
-    return packr.pack(value);
+    packed = packr.pack(value);
   } catch (error) {
     throw new CacheError("CODEC", "structuredCodec could not encode the value", { cause: error });
   }
+  // msgpackr returns a view of its working buffer, which can be several times larger than the
+  // encoding (a 650 KB value pinned a 2.1 MB buffer). Copy so a stored encoding costs its own size.
+  return packed.byteLength === packed.buffer.byteLength ? packed : Buffer.from(packed);
 }
 
 function decode<V = unknown>(bytes: Uint8Array): V {

@@ -201,6 +201,16 @@ describe("structuredCodec", () => {
     expect(out.again).toBe(out.shared);
   });
 
+  it("returns encodings that own their bytes, and decoded Buffers that do not alias the input", () => {
+    const big = { items: Array.from({ length: 5_000 }, (_, i) => ({ id: i, name: `user ${i}` })) };
+    const bytes = structuredCodec.encode(big);
+    expect(bytes.buffer.byteLength).toBeLessThan(bytes.byteLength * 1.01 + 8_192);
+    const encoded = structuredCodec.encode({ b: Buffer.from([1, 2, 3]) });
+    const first = structuredCodec.decode<{ b: Buffer }>(encoded);
+    first.b[0] = 99;
+    expect([...structuredCodec.decode<{ b: Buffer }>(encoded).b]).toEqual([1, 2, 3]);
+  });
+
   it("round-trips top-level primitives and a bare Buffer", () => {
     for (const value of ["s", 0, -1.5, true, null, undefined, 2n ** 70n]) {
       expect(structuredCodec.decode(structuredCodec.encode(value))).toEqual(value);
@@ -213,7 +223,12 @@ describe("structuredCodec", () => {
   it("encodes independently: earlier results stay valid and a fresh decoder reads them", () => {
     const first = structuredCodec.encode({ a: 1, b: { c: "x" } });
     const second = structuredCodec.encode({ z: [1, 2], y: new Map([["k", 1]]) });
-    const fresh = new Packr({ structuredClone: true, moreTypes: true, mapsAsObjects: false });
+    const fresh = new Packr({
+      structuredClone: true,
+      moreTypes: true,
+      mapsAsObjects: false,
+      copyBuffers: true,
+    });
     expect(fresh.unpack(first)).toEqual({ a: 1, b: { c: "x" } });
     expect(structuredCodec.decode(first)).toEqual({ a: 1, b: { c: "x" } });
     expect(structuredCodec.decode(second)).toEqual({ z: [1, 2], y: new Map([["k", 1]]) });
