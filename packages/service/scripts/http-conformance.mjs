@@ -60,9 +60,12 @@ async function startOrigin(http) {
 /** Response fields a reverse proxy passes on: no hop-by-hop fields, none listed in `Connection`. */
 function responseHeaders(rawHeaders) {
   const pairs = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) pairs.push([rawHeaders[i].toLowerCase(), rawHeaders[i + 1]]);
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2)
+    pairs.push([rawHeaders[i].toLowerCase(), rawHeaders[i + 1]]);
   const listed = new Set(
-    pairs.filter(([n]) => n === "connection").flatMap(([, v]) => v.split(",").map((t) => t.trim().toLowerCase())),
+    pairs
+      .filter(([n]) => n === "connection")
+      .flatMap(([, v]) => v.split(",").map((t) => t.trim().toLowerCase())),
   );
   const out = {};
   for (const [name, value] of pairs) {
@@ -104,10 +107,14 @@ async function startCachetProxy(http, originUrl) {
     },
   };
   void CacheEntry;
-  const cache = createHttpCache({ cache: store, mode: "standards",
+  const cache = createHttpCache({
+    cache: store,
+    mode: "standards",
     shared: true,
     // opt-in Surrogate-Capability so that targeted Surrogate-Control directives reach this cache
-    policy: { surrogateName: "cachet" }, onError: (e) => console.error(e) });
+    policy: { surrogateName: "cachet" },
+    onError: (e) => console.error(e),
+  });
   const middleware = cache.middleware();
   const server = http.createServer((req, res) => {
     middleware(req, res, () => {
@@ -132,9 +139,9 @@ async function startCachetProxy(http, originUrl) {
         res.end(String(error));
       });
       // A background revalidation runs after the client was answered, when Node has already
-  // drained the (empty) request body: GET and HEAD need no piping.
-  if (req.method === "GET" || req.method === "HEAD") upstream.end();
-  else req.pipe(upstream);
+      // drained the (empty) request body: GET and HEAD need no piping.
+      if (req.method === "GET" || req.method === "HEAD") upstream.end();
+      else req.pipe(upstream);
     });
   });
   return { server, url: await listen(server), close: async () => undefined };
@@ -209,8 +216,10 @@ function classify(tests, results) {
     const result = results[id];
     let out;
     if (result === undefined) out = "untested";
-    else if ((test.depends_on ?? []).some((dep) => !["pass", "yes"].includes(resultOf(dep)))) out = "dependency_fail";
-    else if (Array.isArray(result) && result[0] === "Setup") out = result[1] === "retry" ? "retry" : "setup_fail";
+    else if ((test.depends_on ?? []).some((dep) => !["pass", "yes"].includes(resultOf(dep))))
+      out = "dependency_fail";
+    else if (Array.isArray(result) && result[0] === "Setup")
+      out = result[1] === "retry" ? "retry" : "setup_fail";
     else if (kindOf(test) === "check") out = result === true ? "yes" : "no";
     else if (result === true) out = "pass";
     else if (Array.isArray(result) && result[0] !== "Assertion") out = "harness_fail";
@@ -243,9 +252,13 @@ async function child() {
 function runChild(target) {
   return new Promise((resolve, reject) => {
     const extra = args.has("id") ? [`--id=${args.get("id")}`] : [];
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", `--target=${target}`, ...extra], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const proc = spawn(
+      process.execPath,
+      [fileURLToPath(import.meta.url), "--child", `--target=${target}`, ...extra],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let out = "";
     proc.stdout.on("data", (d) => (out += d));
     proc.on("error", reject);

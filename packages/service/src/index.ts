@@ -36,3 +36,23 @@ export { tap } from "./tap.js";
 export type { TapOptions } from "./tap.js";
 
 // HTTP response cache
+export { createHttpCache } from "./http/http-cache.js";
+export type { HttpCache } from "./http/http-cache.js";
+export type {
+  HttpCacheOptions,
+  HttpCachePolicy,
+  HttpRequestInfo,
+  HttpResponseInfo,
+  RequestDirective,
+} from "./http/http-cache-options.js";
+export type {
+  HeaderPairs,
+  HttpCacheStore,
+  HttpCacheValue,
+  StoredResponse,
+  StoredVariants,
+} from "./http/stored-response.js";
+export type { CacheStatus } from "./http/http-cache-engine.js";
+export type { FetchHandler } from "./http/fetch-adapter.js";
+export type { NodeMiddleware } from "./http/node-middleware.js";
+export type { FastifyCachePlugin, FastifyInstanceLike } from "./http/fastify-plugin.js";

@@ -27,7 +27,7 @@ export function createFastifyPlugin(middleware: NodeMiddleware): FastifyCachePlu
     instance.addHook("onRequest", (request, reply, next) => {
       middleware(request.raw, reply.raw, (error?: unknown) => {
         if (error === undefined) next();
-        else next(error instanceof Error ? error : new Error(String(error)));
+        else next(error instanceof Error ? error : new Error("middleware failed", { cause: error }));
       });
     });
     done();

@@ -15,13 +15,15 @@ export type NodeMiddleware = (
   next: (error?: unknown) => void,
 ) => void;
 
-const protoWriteHead = ServerResponse.prototype.writeHead as (
-  this: ServerResponse,
-  status: number,
-  headers: OutgoingHttpHeaders,
-) => ServerResponse;
-const protoWrite = ServerResponse.prototype.write as (this: ServerResponse, chunk: Uint8Array) => boolean;
-const protoEnd = ServerResponse.prototype.end as (this: ServerResponse, chunk?: Uint8Array) => ServerResponse;
+// The engine writes to the socket through the prototype methods, bypassing the capture.
+const proto = ServerResponse.prototype as unknown as {
+  writeHead(this: ServerResponse, status: number, headers: OutgoingHttpHeaders): ServerResponse;
+  write(this: ServerResponse, chunk: Uint8Array): boolean;
+  end(this: ServerResponse, chunk?: Uint8Array): ServerResponse;
+};
+const protoWriteHead = proto.writeHead; // eslint-disable-line @typescript-eslint/unbound-method -- called with .call(res)
+const protoWrite = proto.write; // eslint-disable-line @typescript-eslint/unbound-method -- called with .call(res)
+const protoEnd = proto.end; // eslint-disable-line @typescript-eslint/unbound-method -- called with .call(res)
 
 function requestInfo(req: IncomingMessage): HttpRequestInfo {
   // A snapshot: the cache edits req.headers for the origin (validators, stripped fields) and must
@@ -80,6 +82,16 @@ function clearHeaders(res: ServerResponse): void {
   for (const name of res.getHeaderNames()) res.removeHeader(name);
 }
 
+const HEADER_METHODS = [
+  "setHeader",
+  "appendHeader",
+  "getHeader",
+  "hasHeader",
+  "removeHeader",
+  "getHeaderNames",
+  "getHeaders",
+] as const;
+
 type Callback = (error?: Error | null) => void;
 
 /**
@@ -89,7 +101,7 @@ type Callback = (error?: Error | null) => void;
 class BodyQueue implements AsyncIterable<Uint8Array> {
   readonly #chunks: Uint8Array[] = [];
   #isEnded = false;
-  #error: unknown;
+  #error: Error | undefined;
   #wake: (() => void) | undefined;
   readonly #onDrain: () => void;
 
@@ -109,7 +121,7 @@ class BodyQueue implements AsyncIterable<Uint8Array> {
     this.#notify();
   }
 
-  fail(error: unknown): void {
+  fail(error: Error): void {
     this.#error = error;
     this.#isEnded = true;
     this.#notify();
@@ -191,13 +203,15 @@ function capture(
     const captureHead = (status: number, extra: OutgoingHttpHeaders | undefined): void => {
       if (isHeadCaptured) return;
       isHeadCaptured = true;
+      // From here on the engine writes the real head (Node's writeHead merges through setHeader).
+      for (const name of HEADER_METHODS) delete target[name];
       const pairs: [string, string][] = [];
       const overridden = new Set(extra === undefined ? [] : Object.keys(extra).map((k) => k.toLowerCase()));
       for (const [key, field] of fields) {
         if (overridden.has(key)) continue;
         const value = field.value;
-        if (Array.isArray(value)) for (const v of value as string[]) pairs.push([key, String(v)]);
-        else pairs.push([key, String(value as string | number)]);
+        if (Array.isArray(value)) for (const v of value) pairs.push([key, String(v)]);
+        else pairs.push([key, String(value)]);
       }
       if (extra !== undefined) pairs.push(...toPairs(extra));
       resolve({ status, headers: pairs, body: req.method === "HEAD" ? null : queue });

@@ -11,7 +11,7 @@ const decoder = new TextDecoder();
 
 /** Reads the first chunk of a streamed response body. */
 async function firstChunk(response: Response): Promise<{ text: string; rest: () => Promise<string> }> {
-  const reader = response.body!.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const first = await reader.read();
   return {
     text: decoder.decode(first.value),

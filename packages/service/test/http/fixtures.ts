@@ -47,10 +47,7 @@ export interface Origin extends Listening {
 
 export async function startOrigin(clock: ManualClock, handler: OriginHandler): Promise<Origin> {
   const seen: SeenRequest[] = [];
-  const origin = {
-    handler,
-    seen,
-  } as { handler: OriginHandler; seen: SeenRequest[] };
+  const origin: { handler: OriginHandler; seen: SeenRequest[] } = { handler, seen };
   const listening = await listen((req, res) => {
     seen.push({ method: req.method ?? "GET", url: req.url ?? "/", headers: { ...req.headers } });
     res.setHeader("date", new Date(clock.now()).toUTCString());
