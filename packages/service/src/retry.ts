@@ -1,7 +1,15 @@
-import { CacheError, isCacheError, systemClock, toMilliseconds } from "@cachet/tier";
+import { CacheError, isCacheError, toMilliseconds } from "@cachet/tier";
 import type { Clock, Duration, Milliseconds } from "@cachet/tier";
 import type { Middleware, Service } from "./service.js";
-import { callSafely, checkClock, checkFunction, checkInteger, checkObject, invoke } from "./validate.js";
+import {
+  callSafely,
+  checkClock,
+  foregroundClock,
+  checkFunction,
+  checkInteger,
+  checkObject,
+  invoke,
+} from "./validate.js";
 
 /**
  * Exponential backoff: the n-th retry waits `initial × factor^(n−1)`, capped at `max`.
@@ -59,7 +67,10 @@ export interface RetryOptions {
    * @default none
    */
   onRetry?: ((error: unknown, attempt: number, delay: Milliseconds) => void) | undefined;
-  /** Time source for the waits between attempts. @default systemClock */
+  /**
+   * Time source for the waits between attempts; tests pass a `ManualClock`.
+   * @default wall time with referenced timers (a call waiting to retry keeps the process alive)
+   */
   clock?: Clock | undefined;
 }
 
@@ -92,7 +103,7 @@ export function retry(options: RetryOptions = {}): Middleware {
   checkFunction(options.onRetry, "onRetry");
   const retryIf = options.retryIf ?? isRetryableError;
   const onRetry = options.onRetry;
-  const clock = checkClock(options.clock) ?? systemClock;
+  const clock = checkClock(options.clock) ?? foregroundClock;
 
   const shouldRetry = (error: unknown, attempt: number): boolean => {
     try {

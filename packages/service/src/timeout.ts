@@ -1,11 +1,14 @@
-import { CacheError, systemClock, toMilliseconds } from "@cachet/tier";
+import { CacheError, toMilliseconds } from "@cachet/tier";
 import type { Clock, Duration } from "@cachet/tier";
 import type { Middleware, Service } from "./service.js";
-import { checkClock, checkObject, invoke } from "./validate.js";
+import { checkClock, foregroundClock, checkObject, invoke } from "./validate.js";
 
 /** Options for {@link timeout}. */
 export interface TimeoutOptions {
-  /** Time source for the limit; tests pass a `ManualClock`. @default systemClock */
+  /**
+   * Time source for the limit; tests pass a `ManualClock`.
+   * @default wall time with referenced timers (a pending call keeps the process alive, as its I/O would)
+   */
   clock?: Clock | undefined;
 }
 
@@ -26,7 +29,7 @@ export interface TimeoutOptions {
 export function timeout(limit: Duration, options: TimeoutOptions = {}): Middleware {
   const ms = toMilliseconds(limit, "timeout", false);
   checkObject(options, "options");
-  const clock = checkClock(options.clock) ?? systemClock;
+  const clock = checkClock(options.clock) ?? foregroundClock;
   return <Req, Res>(inner: Service<Req, Res>): Service<Req, Res> => ({
     call: (req) =>
       new Promise<Res>((resolve, reject) => {

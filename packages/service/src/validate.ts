@@ -1,5 +1,16 @@
 import { CacheError } from "@cachet/tier";
-import type { Clock } from "@cachet/tier";
+import type { Clock, TimerHandle } from "@cachet/tier";
+
+/**
+ * The layers' default clock: wall time with ordinary, referenced timers. Unlike `systemClock`,
+ * whose timers are `unref`'d for background work, a timeout or a retry wait belongs to a call
+ * someone is awaiting, so it keeps the process alive like the I/O it stands in for would.
+ */
+export const foregroundClock: Clock = Object.freeze({
+  now: () => Date.now(),
+  setTimeout: (fn: () => void, ms: number): TimerHandle => setTimeout(fn, ms),
+  clearTimeout: (handle: TimerHandle): void => clearTimeout(handle as NodeJS.Timeout),
+});
 
 // Internal option checks shared by the layers. Every message names the option, as the house style asks.
 
