@@ -187,6 +187,7 @@ const FLAWS: [Flaw, ConformanceCaseId[]][] = [
   ["close-noop", ["close-rejects"]],
   ["close-rejects-plain-error", ["close-rejects"]],
   ["close-not-idempotent", ["close-idempotent"]],
+  ["get-sync-ignores-ttl", ["ttl-per-entry", "stale-for", "ttl-from-cached-at"]],
 ];
 
 function brokenTarget(flaws: Flaw[]): ConformanceTarget<string, string> {
@@ -201,6 +202,10 @@ describe("the kit catches broken tiers", () => {
 
   it("passes the flawless BrokenTier on every case (the baseline for the flaws below)", async () => {
     for (const c of tierConformanceCases(brokenTarget([]))) await c.run();
+  });
+
+  it("passes the flawless BrokenTier with a correct getSync on every case", async () => {
+    for (const c of tierConformanceCases(brokenTarget(["with-get-sync"]))) await c.run();
   });
 
   it.each(FLAWS)("%s fails %p", async (flaw, ids) => {

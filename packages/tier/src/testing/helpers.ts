@@ -29,6 +29,21 @@ export function assertEntry<V>(
     assert.equal(entry.staleFor, expected.staleFor, `${what}: wrong staleFor`);
 }
 
+/**
+ * Reads `key` with `get` and, when the tier has `getSync`, checks that it agrees (same value,
+ * `cachedAt`, `ttl` and tags, or both miss): the core serves L1 hits through `getSync`.
+ */
+export async function read<K, V>(tier: CacheTier<K, V>, key: K): Promise<CacheEntry<V> | undefined> {
+  const entry = await tier.get(key);
+  if (typeof tier.getSync === "function") {
+    const sync = tier.getSync(key);
+    const summary = (e: CacheEntry<V> | undefined) =>
+      e === undefined ? undefined : { value: e.value, cachedAt: e.cachedAt, ttl: e.ttl, tags: [...e.tags] };
+    assert.deepStrictEqual(summary(sync), summary(entry), `getSync(${describe(key)}) disagrees with get`);
+  }
+  return entry;
+}
+
 /** Asserts a miss. */
 export function assertMiss(entry: CacheEntry<unknown> | undefined, what: string): void {
   assert.equal(

@@ -1,5 +1,5 @@
 import type { CaseDefinition } from "../conformance.js";
-import { CacheEntry, MINUTE, assert, assertEntry, assertMiss } from "../helpers.js";
+import { CacheEntry, MINUTE, assert, assertEntry, assertMiss, read } from "../helpers.js";
 
 const ONE_MIB = 1024 * 1024;
 
@@ -8,10 +8,10 @@ export const roundTripCases: readonly CaseDefinition[] = [
     id: "round-trip",
     name: "round-trip: get returns what insert stored, and misses a key never inserted",
     async run({ tier, key, value }) {
-      assertMiss(await tier.get(key(0)), "get before insert");
+      assertMiss(await read(tier, key(0)), "get before insert");
       await tier.insert(key(0), new CacheEntry(value(0)));
-      assertEntry(await tier.get(key(0)), { value: value(0) }, "get after insert");
-      assertMiss(await tier.get(key(1)), "get of another key");
+      assertEntry(await read(tier, key(0)), { value: value(0) }, "get after insert");
+      assertMiss(await read(tier, key(1)), "get of another key");
     },
   },
   {
@@ -21,7 +21,7 @@ export const roundTripCases: readonly CaseDefinition[] = [
       await tier.insert(key(0), new CacheEntry(value(0), { tags: ["first"], ttl: 5 * MINUTE }));
       await tier.insert(key(0), new CacheEntry(value(1), { tags: ["second"], ttl: 7 * MINUTE }));
       assertEntry(
-        await tier.get(key(0)),
+        await read(tier, key(0)),
         { value: value(1), tags: ["second"], ttl: 7 * MINUTE },
         "get after replace",
       );
@@ -34,12 +34,12 @@ export const roundTripCases: readonly CaseDefinition[] = [
       await tier.insert(key(0), new CacheEntry(value(0)));
       await tier.insert(key(1), new CacheEntry(value(1)));
       await tier.invalidate(key(0));
-      assertMiss(await tier.get(key(0)), "get of the invalidated key");
-      assertEntry(await tier.get(key(1)), { value: value(1) }, "get of the other key");
+      assertMiss(await read(tier, key(0)), "get of the invalidated key");
+      assertEntry(await read(tier, key(1)), { value: value(1) }, "get of the other key");
       await tier.invalidate(key(2)); // must resolve
       await tier.invalidate(key(0)); // twice too
       await tier.insert(key(0), new CacheEntry(value(2)));
-      assertEntry(await tier.get(key(0)), { value: value(2) }, "get after re-insert");
+      assertEntry(await read(tier, key(0)), { value: value(2) }, "get after re-insert");
     },
   },
   {
@@ -48,10 +48,10 @@ export const roundTripCases: readonly CaseDefinition[] = [
     async run({ tier, key, value }) {
       for (let i = 0; i < 5; i++) await tier.insert(key(i), new CacheEntry(value(i)));
       await tier.clear();
-      for (let i = 0; i < 5; i++) assertMiss(await tier.get(key(i)), `get of key ${i} after clear`);
+      for (let i = 0; i < 5; i++) assertMiss(await read(tier, key(i)), `get of key ${i} after clear`);
       await tier.clear(); // clearing an empty tier resolves
       await tier.insert(key(0), new CacheEntry(value(0)));
-      assertEntry(await tier.get(key(0)), { value: value(0) }, "get after clear and insert");
+      assertEntry(await read(tier, key(0)), { value: value(0) }, "get after clear and insert");
     },
   },
   {
@@ -72,7 +72,7 @@ export const roundTripCases: readonly CaseDefinition[] = [
       );
       assert.equal(entry.isStale, false, "isStale must not be stored");
       await tier.insert(key(1), new CacheEntry(value(1)));
-      assertEntry(await tier.get(key(1)), { value: value(1), tags: [], staleFor: 0 }, "entry without tags");
+      assertEntry(await read(tier, key(1)), { value: value(1), tags: [], staleFor: 0 }, "entry without tags");
     },
   },
   {
@@ -82,10 +82,10 @@ export const roundTripCases: readonly CaseDefinition[] = [
       await tier.insert(key(0), new CacheEntry(value(0)));
       const stampedAt = clock.now();
       clock.advance(1_000);
-      assertEntry(await tier.get(key(0)), { value: value(0), cachedAt: stampedAt }, "stamped entry");
+      assertEntry(await read(tier, key(0)), { value: value(0), cachedAt: stampedAt }, "stamped entry");
       const given = clock.now() - 5_000;
       await tier.insert(key(1), new CacheEntry(value(1), { cachedAt: given }));
-      assertEntry(await tier.get(key(1)), { value: value(1), cachedAt: given }, "entry with cachedAt");
+      assertEntry(await read(tier, key(1)), { value: value(1), cachedAt: given }, "entry with cachedAt");
     },
   },
   {
@@ -99,7 +99,7 @@ export const roundTripCases: readonly CaseDefinition[] = [
     async run({ tier, key, target }) {
       const large = target.largeValue?.() ?? (makeLargeString() as never);
       await tier.insert(key(0), new CacheEntry(large));
-      assertEntry(await tier.get(key(0)), { value: large }, "get of a 1 MiB value");
+      assertEntry(await read(tier, key(0)), { value: large }, "get of a 1 MiB value");
     },
   },
 ];

@@ -1,5 +1,5 @@
 import type { CaseDefinition } from "../conformance.js";
-import { CacheEntry, MINUTE, assert, assertEntry, assertMiss } from "../helpers.js";
+import { CacheEntry, MINUTE, assert, assertEntry, assertMiss, read } from "../helpers.js";
 
 const needsDefault = (target: { defaultTtl?: number | null }) =>
   target.defaultTtl === undefined ? "the target does not declare `defaultTtl`" : undefined;
@@ -14,12 +14,12 @@ export const ttlCases: readonly CaseDefinition[] = [
       await tier.insert(key(0), CacheEntry.expiresAfter(value(0), 2 * MINUTE));
       await tier.insert(key(1), CacheEntry.expiresAfter(value(1), 20 * MINUTE));
       clock.advance(2 * MINUTE - 1);
-      assertEntry(await tier.get(key(0)), { value: value(0) }, "1 ms before expiry");
+      assertEntry(await read(tier, key(0)), { value: value(0) }, "1 ms before expiry");
       clock.advance(1);
-      assertMiss(await tier.get(key(0)), "at cachedAt + ttl");
+      assertMiss(await read(tier, key(0)), "at cachedAt + ttl");
       clock.advance(MINUTE);
-      assertMiss(await tier.get(key(0)), "after expiry");
-      assertEntry(await tier.get(key(1)), { value: value(1) }, "an entry with a longer ttl");
+      assertMiss(await read(tier, key(0)), "after expiry");
+      assertEntry(await read(tier, key(1)), { value: value(1) }, "an entry with a longer ttl");
     },
   },
   {
@@ -31,12 +31,16 @@ export const ttlCases: readonly CaseDefinition[] = [
       const defaultTtl = target.defaultTtl;
       if (typeof defaultTtl === "number") {
         clock.advance(defaultTtl - 1);
-        assertEntry(await tier.get(key(0)), { value: value(0), ttl: defaultTtl }, "before the default ttl");
+        assertEntry(await read(tier, key(0)), { value: value(0), ttl: defaultTtl }, "before the default ttl");
         clock.advance(1);
-        assertMiss(await tier.get(key(0)), "at the default ttl");
+        assertMiss(await read(tier, key(0)), "at the default ttl");
       } else {
         clock.advance(365 * 24 * 60 * MINUTE);
-        assertEntry(await tier.get(key(0)), { value: value(0), ttl: undefined }, "a year later, no default");
+        assertEntry(
+          await read(tier, key(0)),
+          { value: value(0), ttl: undefined },
+          "a year later, no default",
+        );
       }
     },
   },
@@ -49,11 +53,11 @@ export const ttlCases: readonly CaseDefinition[] = [
       await tier.insert(key(0), CacheEntry.expiresAfter(value(0), Math.max(1, Math.floor(defaultTtl / 2))));
       await tier.insert(key(1), CacheEntry.expiresAfter(value(1), defaultTtl * 2));
       clock.advance(Math.max(1, Math.floor(defaultTtl / 2)));
-      assertMiss(await tier.get(key(0)), "the shorter per-entry ttl elapsed");
+      assertMiss(await read(tier, key(0)), "the shorter per-entry ttl elapsed");
       clock.advance(defaultTtl - Math.max(1, Math.floor(defaultTtl / 2)));
-      assertEntry(await tier.get(key(1)), { value: value(1), ttl: defaultTtl * 2 }, "past the default ttl");
+      assertEntry(await read(tier, key(1)), { value: value(1), ttl: defaultTtl * 2 }, "past the default ttl");
       clock.advance(defaultTtl);
-      assertMiss(await tier.get(key(1)), "the longer per-entry ttl elapsed");
+      assertMiss(await read(tier, key(1)), "the longer per-entry ttl elapsed");
     },
   },
   {
@@ -63,11 +67,11 @@ export const ttlCases: readonly CaseDefinition[] = [
       const now = clock.now();
       await tier.insert(key(0), CacheEntry.expiresAt(value(0), 10 * MINUTE, now - 6 * MINUTE));
       await tier.insert(key(1), CacheEntry.expiresAt(value(1), 10 * MINUTE, now - 11 * MINUTE));
-      assertMiss(await tier.get(key(1)), "an entry already expired when inserted");
+      assertMiss(await read(tier, key(1)), "an entry already expired when inserted");
       clock.advance(4 * MINUTE - 1);
-      assertEntry(await tier.get(key(0)), { value: value(0) }, "before cachedAt + ttl");
+      assertEntry(await read(tier, key(0)), { value: value(0) }, "before cachedAt + ttl");
       clock.advance(1);
-      assertMiss(await tier.get(key(0)), "at cachedAt + ttl (4 minutes after the insert)");
+      assertMiss(await read(tier, key(0)), "at cachedAt + ttl (4 minutes after the insert)");
     },
   },
   {
@@ -80,9 +84,9 @@ export const ttlCases: readonly CaseDefinition[] = [
       const stale = await tier.get(key(0));
       assertEntry(stale, { value: value(0), ttl: 2 * MINUTE, cachedAt, staleFor: 3 * MINUTE }, "past ttl");
       clock.advance(3 * MINUTE - 1);
-      assertEntry(await tier.get(key(0)), { value: value(0) }, "1 ms before ttl + staleFor");
+      assertEntry(await read(tier, key(0)), { value: value(0) }, "1 ms before ttl + staleFor");
       clock.advance(1);
-      assertMiss(await tier.get(key(0)), "at cachedAt + ttl + staleFor");
+      assertMiss(await read(tier, key(0)), "at cachedAt + ttl + staleFor");
     },
   },
   {
@@ -98,7 +102,7 @@ export const ttlCases: readonly CaseDefinition[] = [
       if (typeof target.defaultTtl === "number") {
         await tier.insert(key(1), new CacheEntry(value(1)));
         assertEntry(
-          await tier.get(key(1)),
+          await read(tier, key(1)),
           { value: value(1), ttl: target.defaultTtl },
           "default ttl filled in",
         );
