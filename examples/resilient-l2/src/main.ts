@@ -3,7 +3,9 @@
 // fallback of an in-process L1.
 //
 // Runs without a Redis server: the L2 backend is a MockCache, whose injected faults (failures,
-// latency, an outage) show what each layer does. Run it with `pnpm --filter @cachet/example-resilient-l2 start`.
+// latency, an outage) show what each layer does. Run it with `pnpm --filter @cachet/example-resilient-l2 start`;
+// each step asserts what it prints, so `pnpm test` fails if the story stops being true.
+import assert from "node:assert/strict";
 import { Cache } from "@cachet/core";
 import { CacheError, CircuitBreaker, MockCache, isCacheError } from "@cachet/tier";
 import type { CacheTier } from "@cachet/tier";
@@ -75,17 +77,20 @@ async function main(): Promise<void> {
   await step("1. A miss everywhere runs the loader and fills L1 and L2", async () => {
     const user = await first.getOrInsert("user:1", () => loadUser("1"));
     log(`  instance-a got ${user.name}`);
+    assert.equal(loads, 1);
   });
 
   await step("2. Another instance finds it in L2, without the loader", async () => {
     const user = await second.getOrInsert("user:1", () => loadUser("1"));
     log(`  instance-b got ${user.name}`);
+    assert.equal(loads, 1, "instance-b should have found user:1 in L2");
   });
 
   await step("3. Two transient L2 failures are retried away", async () => {
     backend.failNext("get").failNext("get");
     const user = await second.getOrInsert("user:2", () => loadUser("2"));
     log(`  instance-b got ${user.name} (the loader ran once: user:2 was nowhere yet)`);
+    assert.equal(loads, 2);
     await first.invalidate("user:1"); // drop user:1 from L1 of instance-a and from L2
   });
 
@@ -93,6 +98,7 @@ async function main(): Promise<void> {
     backend.delay("get", 200);
     const user = await first.getOrInsert("user:3", () => loadUser("3"));
     log(`  instance-a got ${user.name}`);
+    assert.equal(loads, 3);
     backend.heal();
   });
 
@@ -104,6 +110,8 @@ async function main(): Promise<void> {
     );
     const direct = await l2.get("user:1").catch((error: unknown) => error);
     log(`  a direct L2 read now rejects with ${describeError(direct)}`);
+    assert.equal(breaker.state, "open");
+    assert.equal(describeError(direct), "CIRCUIT_OPEN");
   });
 
   await step("6. After the cooldown one probe succeeds and closes the breaker", async () => {
@@ -111,6 +119,8 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 350));
     const user = await second.getOrInsert("user:3", () => loadUser("3"));
     log(`  instance-b got ${user.name} from L2 (no loader call); breaker is ${breaker.state}`);
+    assert.equal(loads, 7);
+    assert.equal(breaker.state, "closed");
   });
 
   await first.close();
