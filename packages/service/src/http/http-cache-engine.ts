@@ -132,6 +132,7 @@ const DEFAULT_STRIP = [
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 const COMMA_SPACES = /\s*,\s*/g;
 const TAG_SEPARATORS = /[\s,]+/;
+const Q_VALUE = /q\s*=\s*([0-9.]+)/i;
 const ABSENT = "\u0001";
 const MAX_AGE = 2_147_483_648_000;
 const EMPTY_BODY = new Uint8Array(0);
@@ -199,7 +200,7 @@ function normalizeAcceptEncoding(value: string): string {
     const semi = item.indexOf(";");
     const coding = (semi === -1 ? item : item.slice(0, semi)).trim().toLowerCase();
     if (semi !== -1) {
-      const q = /q\s*=\s*([0-9.]+)/i.exec(item.slice(semi));
+      const q = Q_VALUE.exec(item.slice(semi));
       if (q !== null && Number(q[1]) === 0) continue;
     }
     if (coding.length > 0 && !accepted.includes(coding)) accepted.push(coding);
