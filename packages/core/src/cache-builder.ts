@@ -1,9 +1,16 @@
 import { CacheError, CircuitBreaker, systemClock, toMilliseconds } from "@cachet/tier";
-import type { CacheTier, CircuitBreakerOptions, Clock, Duration } from "@cachet/tier";
+import type {
+  CacheBus,
+  CacheTier,
+  CircuitBreakerOptions,
+  Clock,
+  DistributedLock,
+  Duration,
+} from "@cachet/tier";
 import { MemoryTier } from "@cachet/memory";
 import type { MemoryTierOptions } from "@cachet/memory";
 import { Cache } from "./cache.js";
-import type { CacheConfig, LoadPolicy, TierSlot } from "./cache.js";
+import type { BusKeys, CacheConfig, LoadPolicy, LockConfig, TierSlot } from "./cache.js";
 import type { CacheEventListener } from "./cache-event.js";
 import type { CacheInstrumentation } from "./instrumentation.js";
 import type { FailSafeOptions, LoaderTimeouts } from "./loader.js";
@@ -21,6 +28,18 @@ export type MemoryOptions<K, V> = Omit<MemoryTierOptions<K, V>, "clock" | "ttl">
 
 type TierSource<K, V> =
   { kind: "memory"; options: MemoryOptions<K, V> } | { kind: "storage"; tier: CacheTier<K, V> } | undefined;
+
+/** Options for {@link CacheBuilder.distributedStampedeProtection}. */
+export interface DistributedStampedeOptions {
+  /** The fleet-wide lock, e.g. `RedisLock` from `@cachet/redis`. */
+  lock: DistributedLock;
+  /** How long a holder keeps the lock before it expires by itself. @default "10s" */
+  lease?: Duration | undefined;
+  /** How often waiting processes look for the holder's result in the shared tiers. @default "50ms" */
+  pollInterval?: Duration | undefined;
+}
+
+const STRING_KEYS: BusKeys<string> = { encode: (key) => String(key), decode: (text) => text };
 
 interface GlobalOptions<V> {
   name: string;
@@ -81,6 +100,10 @@ export class CacheBuilder<K, V> {
     jitter?: Duration;
     random?: () => number;
     instrumentations: CacheInstrumentation[];
+    bus?: CacheBus;
+    busKeys?: BusKeys<K>;
+    lock?: DistributedStampedeOptions;
+    tagMarkerTtl?: Duration;
   } = { listeners: [], instrumentations: [] };
   readonly #globalSet = new Set<string>();
 
@@ -219,6 +242,51 @@ export class CacheBuilder<K, V> {
     return this;
   }
 
+  /**
+   * Keeps the L1 of every instance coherent: after this instance's `insert`, `invalidate`, `clear`
+   * or tag invalidation resolves, the bus tells the others, which expire their L1 copies (keeping
+   * them for fail-safe) so their next read goes to the shared tier. Messages carry keys, not values.
+   *
+   * Keys travel as strings; for keys that are not strings pass `keys` to convert them.
+   */
+  bus(bus: CacheBus, options?: { keys?: BusKeys<K> }): this {
+    if (
+      typeof bus !== "object" ||
+      bus === null ||
+      typeof bus.publish !== "function" ||
+      typeof bus.subscribe !== "function"
+    ) {
+      throw invalid("`bus` needs a CacheBus (publish, subscribe)");
+    }
+    this.#global.bus = bus;
+    if (options?.keys !== undefined) this.#global.busKeys = options.keys;
+    this.#globalSet.add("bus");
+    return this;
+  }
+
+  /**
+   * Fleet-wide stampede protection: concurrent misses on one key in different processes run the
+   * loader once in the whole fleet. The process that takes `lock` loads; the others poll the shared
+   * tiers every `pollInterval` for its result, and load by themselves if the lease runs out or the
+   * lock service is unreachable. Needs a fallback (shared) tier.
+   */
+  distributedStampedeProtection(options: DistributedStampedeOptions): this {
+    this.#global.lock = options;
+    this.#globalSet.add("distributedStampedeProtection");
+    return this;
+  }
+
+  /**
+   * How long tag invalidation times are kept in the shared tiers, so that instances starting later
+   * still honour them. Must outlive the entries that carry tags.
+   * @default the longest tier ttl plus the stale window, at least 1 hour (30 days without ttls)
+   */
+  tagMarkerTtl(ttl: Duration): this {
+    this.#global.tagMarkerTtl = ttl;
+    this.#globalSet.add("tagMarkerTtl");
+    return this;
+  }
+
   /** Include raw keys in events (they are hashed otherwise). @default false */
   eventKeys(include = true): this {
     return this.#setGlobal("eventKeys", include);
@@ -268,6 +336,7 @@ export class CacheBuilder<K, V> {
     const random = g.random ?? Math.random;
     if (typeof random !== "function") throw invalid("`ttlJitter` random source must be a function");
 
+    const policy = this.#policy();
     const config: CacheConfig<K, V> = {
       name,
       clock,
@@ -275,15 +344,57 @@ export class CacheBuilder<K, V> {
       timeToRefresh,
       stampedeProtection: g.stampede ?? true,
       valueMode,
-      policy: this.#policy(),
+      policy,
       tierErrors,
       listeners: g.listeners,
       eventKeys: g.eventKeys === true,
       ttlJitter: g.jitter === undefined ? 0 : toMilliseconds(g.jitter, "ttlJitter"),
       random,
       instrumentations: g.instrumentations,
+      bus: g.bus,
+      busKeys: g.busKeys ?? (STRING_KEYS as unknown as BusKeys<K>),
+      lock: this.#lockConfig(slots.length, policy.hardTimeout),
+      tagMarkerTtl: this.#markerTtl(slots, policy),
     };
     return new Cache(config);
+  }
+
+  #lockConfig(tiers: number, hardTimeout: number | undefined): LockConfig | undefined {
+    const options = this.#global.lock;
+    if (options === undefined) return undefined;
+    const lock = options.lock;
+    if (
+      typeof lock !== "object" ||
+      lock === null ||
+      typeof lock.tryAcquire !== "function" ||
+      typeof lock.release !== "function"
+    ) {
+      throw invalid("`distributedStampedeProtection.lock` needs a DistributedLock (tryAcquire, release)");
+    }
+    if (tiers < 2) throw invalid("`distributedStampedeProtection` needs a fallback tier shared by the fleet");
+    const lease = toMilliseconds(options.lease ?? 10_000, "distributedStampedeProtection.lease", false);
+    const pollInterval = toMilliseconds(
+      options.pollInterval ?? 50,
+      "distributedStampedeProtection.pollInterval",
+      false,
+    );
+    if (hardTimeout !== undefined && lease > hardTimeout) {
+      throw invalid(
+        `\`distributedStampedeProtection.lease\` (${lease} ms) must not exceed \`timeouts.hard\` (${hardTimeout} ms)`,
+      );
+    }
+    if (pollInterval >= lease)
+      throw invalid("`distributedStampedeProtection.pollInterval` must be less than `lease`");
+    return { lock, lease, pollInterval };
+  }
+
+  #markerTtl(slots: readonly TierSlot<K, V>[], policy: LoadPolicy<V>): number {
+    if (this.#global.tagMarkerTtl !== undefined)
+      return toMilliseconds(this.#global.tagMarkerTtl, "tagMarkerTtl", false);
+    if (slots.some((slot) => slot.ttl === undefined)) return 30 * 86_400_000;
+    const longest = Math.max(...slots.map((slot) => slot.ttl!));
+    const stale = Math.max(policy.swr, policy.failSafe?.maxStaleAge ?? 0);
+    return Math.max(3_600_000, longest + stale);
   }
 
   #policy(): LoadPolicy<V> {

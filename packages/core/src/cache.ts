@@ -1,8 +1,17 @@
 import { CacheEntry, CacheError, isCacheEntry, isCacheError, toMilliseconds } from "@cachet/tier";
-import type { CacheTier, Clock, Milliseconds } from "@cachet/tier";
+import type {
+  CacheBus,
+  CacheBusMessage,
+  CacheTier,
+  Clock,
+  DistributedLock,
+  LockLease,
+  Milliseconds,
+} from "@cachet/tier";
 import { cacheEventChannel, hashKey } from "./cache-event.js";
 import type { CacheEvent, CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
 import { CacheBuilder } from "./cache-builder.js";
+import { CacheNamespace } from "./cache-namespace.js";
 import type { CacheBuilderOptions } from "./cache-builder.js";
 import { Flight } from "./flight.js";
 import { isLoaderFailure, loaderFailure } from "./loader.js";
@@ -50,7 +59,35 @@ export interface CacheConfig<K, V> {
   readonly ttlJitter: Milliseconds;
   readonly random: () => number;
   readonly instrumentations: readonly CacheInstrumentation[];
+  readonly bus: CacheBus | undefined;
+  readonly busKeys: BusKeys<K>;
+  readonly lock: LockConfig | undefined;
+  readonly tagMarkerTtl: Milliseconds;
 }
+
+/** How keys travel on the bus and in the distributed lock: as strings. */
+export interface BusKeys<K> {
+  encode(key: K): string;
+  decode(text: string): K;
+}
+
+/** Fleet-wide stampede protection settings. @internal */
+export interface LockConfig {
+  readonly lock: DistributedLock;
+  readonly lease: Milliseconds;
+  readonly pollInterval: Milliseconds;
+}
+
+/** What is known locally about one tag: when it was last expired and invalidated. */
+interface TagState {
+  expiredAt: number;
+  invalidatedAt: number;
+  /** When this state was last read from the shared tiers (0: known from a local or bus event only). */
+  checkedAt: number;
+}
+
+/** Prefix of the keys under which tag invalidation times are stored in the shared tiers. */
+const TAG_MARKER_PREFIX = "__cachet:tag:";
 
 /** Resolved per-load policy: the cache's defaults, or those merged with a call's options. @internal */
 export interface LoadPolicy<V> {
@@ -112,6 +149,8 @@ interface MutableTierStats {
 }
 
 const DEFAULT_OPERATION_TIMEOUT_CAUSE = "operation timed out";
+/** How long a tag's state read from the shared tiers is trusted before it is read again. */
+const TAG_RECHECK_MS = 1_000;
 
 /**
  * A multi-tier cache: an L1 (usually in-process memory) in front of any number of fallback tiers
@@ -150,6 +189,17 @@ export class Cache<K, V> {
   readonly #refreshNotBefore = new Map<K, number>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #tierStats: MutableTierStats[];
+  readonly #tags = new Map<string, TagState>();
+  /**
+   * Entries stamped by this instance get `cachedAt` at least this: an entry written in the same
+   * millisecond as a tag invalidation, but after it, must not count as invalidated.
+   */
+  #stampFloor = 0;
+  readonly #tagMarkerTtl: Milliseconds;
+  readonly #bus: CacheBus | undefined;
+  readonly #busKeys: BusKeys<K>;
+  readonly #busUnsubscribe: (() => void)[] = [];
+  readonly #lock: LockConfig | undefined;
   readonly #instrumentations: readonly CacheInstrumentation[];
   readonly #traceLoader: TraceHook | undefined;
   readonly #traceTier: TraceHook | undefined;
@@ -184,6 +234,22 @@ export class Cache<K, V> {
     this.#random = config.random;
     this.#tierStats = config.slots.map(() => ({ hits: 0, misses: 0, errors: 0 }));
     this.#instrumentations = config.instrumentations;
+    this.#tagMarkerTtl = config.tagMarkerTtl;
+    this.#bus = config.bus;
+    this.#busKeys = config.busKeys;
+    this.#lock = config.lock;
+    if (config.bus !== undefined) {
+      const bus = config.bus;
+      this.#busUnsubscribe.push(bus.subscribe((message) => this.#onBusMessage(message)));
+      if (bus.onReconnect) {
+        this.#busUnsubscribe.push(
+          bus.onReconnect((info) => {
+            if (info.mayHaveMissedMessages) this.#dropL1();
+            this.#emit("bus_reconnected", "bus", undefined, undefined);
+          }),
+        );
+      }
+    }
     for (const instrumentation of config.instrumentations) {
       if (instrumentation.onEvent) this.#listeners.push(instrumentation.onEvent.bind(instrumentation));
     }
@@ -427,6 +493,8 @@ export class Cache<K, V> {
     }
     this.#supersede(key);
     await this.#writeAll(key, entry, "insert", true, undefined);
+    if (this.#bus !== undefined)
+      await this.#publish({ type: "set", cache: this.name, keys: [this.#busKeys.encode(key)] });
     this.#emit("inserted", "insert", key, undefined);
   }
 
@@ -439,20 +507,21 @@ export class Cache<K, V> {
       true,
     );
     this.#refreshNotBefore.delete(key);
+    if (this.#bus !== undefined) {
+      await this.#publish({ type: "invalidate", cache: this.name, keys: [this.#busKeys.encode(key)] });
+    }
     this.#emit("invalidated", "invalidate", key, undefined);
   }
 
   /** Removes every entry from every tier, concurrently. In-flight loads do not write back. */
   async clear(): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    for (const fence of this.#fences.values()) fence.generation++;
-    for (const flight of this.#flights.values()) flight.superseded = true;
-    this.#flights.clear();
-    this.#refreshNotBefore.clear();
+    this.#supersedeAll();
     await this.#settleTiers(
       this.#slots.map((slot, i) => this.#tierCall(slot, i, () => slot.tier.clear())),
       true,
     );
+    if (this.#bus !== undefined) await this.#publish({ type: "clear", cache: this.name });
     this.#emit("cleared", "clear", undefined, undefined);
   }
 
@@ -463,6 +532,7 @@ export class Cache<K, V> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const unsubscribe of this.#busUnsubscribe) unsubscribe();
     const closed = this.#closedError();
     for (const flight of this.#flights.values()) flight.abort(closed);
     this.#flights.clear();
@@ -477,6 +547,34 @@ export class Cache<K, V> {
     await Promise.allSettled(
       this.#slots.map((slot) => (slot.tier.close ? slot.tier.close() : Promise.resolve())),
     );
+  }
+
+  /**
+   * Makes every entry carrying one of `tags` a miss from now on, in every tier and (with a bus)
+   * every instance. Nothing is scanned: the invalidation time of each tag is recorded (locally, in
+   * the shared tiers, and on the bus) and checked when a tagged entry is read. Loads in flight do
+   * not write back.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    await this.#tagOperation(tags, "invalidate-tags", "invalidateTags");
+  }
+
+  /**
+   * Marks every entry carrying one of `tags` stale from now on: the next read treats it as expired
+   * (so stale-while-revalidate and fail-safe may still serve it) and loads a fresh value.
+   */
+  async expireTags(tags: readonly string[]): Promise<void> {
+    await this.#tagOperation(tags, "expire-tags", "expireTags");
+  }
+
+  /**
+   * A view of this cache whose keys are prefixed with `name:` and whose `clear()` removes only its
+   * own entries, in every tier and instance, without scanning (every entry written through the view
+   * carries the tag `cachet:ns:<name>`, and clearing invalidates that tag).
+   * @throws CacheError `INVALID_OPTION` when `name` is empty or contains `:`.
+   */
+  namespace(this: Cache<string, V>, name: string): CacheNamespace<V> {
+    return new CacheNamespace(this, name);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -531,7 +629,11 @@ export class Cache<K, V> {
 
   #readL1(key: K, operation: CacheOperationName): CacheEntry<V> | undefined {
     try {
-      return this.#l1Sync!(key);
+      const entry = this.#l1Sync!(key);
+      if (entry === undefined || entry.tags.length === 0 || this.#tags.size === 0) return entry;
+      const vetted = this.#vet(entry);
+      if (vetted === undefined) void this.#slots[0]!.tier.invalidate(key).catch(noop);
+      return vetted;
     } catch (error) {
       this.#tierStats[0]!.errors++;
       this.#emit("tier_error", operation, key, this.#slots[0]!.name, { error });
@@ -585,13 +687,24 @@ export class Cache<K, V> {
     for (let i = from; i < this.#slots.length; i++) {
       const slot = this.#slots[i]!;
       if (i > 0 && this.#observed()) this.#emit("fallback", operation, key, slot.name);
-      const entry = await this.#tierGet(slot, i, key, operation);
+      let entry = await this.#tierGet(slot, i, key, operation);
       if (entry === undefined) {
         this.#tierStats[i]!.misses++;
         if (this.#observed()) this.#emit("miss", operation, key, slot.name);
         continue;
       }
-      const now = this.#clock.now();
+      let now = this.#clock.now();
+      if (entry.tags.length !== 0) {
+        if (this.#slots.length > 1) await this.#loadTagStates(entry.tags, now);
+        now = this.#clock.now();
+        const vetted = this.#tags.size === 0 ? entry : this.#vet(entry);
+        if (vetted === undefined) {
+          this.#tierStats[i]!.misses++;
+          if (this.#observed()) this.#emit("miss", operation, key, slot.name);
+          continue;
+        }
+        entry = vetted;
+      }
       if (!entry.isExpiredAt(now)) {
         this.#tierStats[i]!.hits++;
         if (this.#observed()) this.#emit("hit", operation, key, slot.name);
@@ -724,6 +837,8 @@ export class Cache<K, V> {
     background = false,
   ): Promise<void> {
     const ticket = this.#acquire(key);
+    let lease: LockLease | undefined;
+    let lastWrite: Promise<void> | undefined;
     try {
       let stale = knownStale;
       if (from < this.#slots.length) {
@@ -758,6 +873,17 @@ export class Cache<K, V> {
         staleAge < policy.failSafe.maxStaleAge
           ? stale
           : undefined;
+
+      // Fleet-wide stampede protection: one process loads, the others wait for its result in L2.
+      if (this.#lock !== undefined && !background) {
+        const locked = await this.#lockOrWait(key, flight, operation, ticket);
+        if (locked.entry !== undefined) {
+          flight.settle(locked.entry);
+          return;
+        }
+        lease = locked.lease;
+        if (flight.aborted) return;
+      }
 
       // Loader with soft and hard timeouts.
       this.#loads++;
@@ -893,7 +1019,8 @@ export class Cache<K, V> {
         entry = this.#toEntry(value, policy, now);
       }
       if (entry !== undefined && this.#isCurrent(ticket) && !flight.superseded) {
-        this.#track(this.#writeAll(key, entry, "refresh", false, undefined));
+        lastWrite = this.#writeAll(key, entry, "refresh", false, undefined);
+        this.#track(lastWrite);
         if (background && this.#observed())
           this.#emit("refresh_hit", "refresh", key, undefined, { background });
       }
@@ -904,6 +1031,45 @@ export class Cache<K, V> {
     } finally {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
       this.#release(ticket);
+      if (lease !== undefined) {
+        // Waiting processes poll the shared tier: release only once the value is there.
+        if (lastWrite !== undefined) await lastWrite.catch(noop);
+        await this.#lock!.lock.release(lease).catch((error: unknown) =>
+          this.#emit("tier_error", operation, key, "lock", { error }),
+        );
+      }
+    }
+  }
+
+  /**
+   * Takes the fleet-wide lock for `key`, or waits (polling the shared tiers) while another process
+   * holds it. Resolves to the lease, to an entry another process stored, or to neither when the
+   * lock service is down or the wait outlived the lease (then this process loads by itself).
+   */
+  async #lockOrWait(
+    key: K,
+    flight: Flight<V>,
+    operation: CacheOperationName,
+    ticket: Ticket<K>,
+  ): Promise<{ lease?: LockLease; entry?: CacheEntry<V> }> {
+    const config = this.#lock!;
+    const lockKey = `${this.name}:${this.#busKeys.encode(key)}`;
+    const giveUpAt = this.#clock.now() + config.lease;
+    for (;;) {
+      let lease: LockLease | undefined;
+      try {
+        lease = await config.lock.tryAcquire(lockKey, config.lease);
+      } catch (error) {
+        this.#emit("tier_error", operation, key, "lock", { error });
+        return {};
+      }
+      if (lease !== undefined) return { lease };
+      if (this.#observed()) this.#emit("coalesced", operation, key, "lock");
+      await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, config.pollInterval));
+      if (flight.aborted || this.#closed) return {};
+      const found = await this.#readFrom(key, 1, operation, ticket);
+      if (found.entry !== undefined) return { entry: found.entry };
+      if (this.#clock.now() >= giveUpAt) return {};
     }
   }
 
@@ -1136,9 +1302,200 @@ export class Cache<K, V> {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Internals: tags and the bus
+
+  async #tagOperation(
+    tags: readonly string[],
+    type: "invalidate-tags" | "expire-tags",
+    operation: "invalidateTags" | "expireTags",
+  ): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    if (!isTagList(tags)) {
+      throw new CacheError("INVALID_OPTION", `\`${operation}\` needs an array of non-empty tag strings`);
+    }
+    if (tags.length === 0) return;
+    const at = this.#clock.now();
+    this.#applyTags(type, tags, at);
+    // Shared tiers remember the times, for instances that start later or missed the bus.
+    if (this.#slots.length > 1) {
+      const markers = tags.map((tag) => {
+        const state = this.#tags.get(tag)!;
+        const marker = new CacheEntry(
+          { expiredAt: state.expiredAt, invalidatedAt: state.invalidatedAt } as unknown as V,
+          {
+            cachedAt: at,
+            ttl: this.#tagMarkerTtl,
+          },
+        );
+        return [this.#markerKey(tag), marker] as const;
+      });
+      await this.#settleTiers(
+        this.#slots
+          .slice(1)
+          .map((slot, i) =>
+            this.#tierCall(slot, i + 1, () =>
+              slot.tier.insertMany
+                ? slot.tier.insertMany(markers)
+                : Promise.all(markers.map(([k, m]) => slot.tier.insert(k, m))).then(noop),
+            ),
+          ),
+        true,
+      );
+    }
+    if (this.#bus !== undefined) await this.#publish({ type, cache: this.name, tags: [...tags], at });
+    this.#emit("invalidated", operation, undefined, undefined);
+  }
+
+  /** Records tag times locally and stops loads in flight from writing entries made before them. */
+  #applyTags(type: "invalidate-tags" | "expire-tags", tags: readonly string[], at: number): void {
+    for (const tag of tags) {
+      let state = this.#tags.get(tag);
+      if (state === undefined) {
+        state = { expiredAt: 0, invalidatedAt: 0, checkedAt: 0 };
+        this.#tags.set(tag, state);
+      }
+      if (type === "invalidate-tags") state.invalidatedAt = Math.max(state.invalidatedAt, at);
+      state.expiredAt = Math.max(state.expiredAt, at);
+    }
+    this.#stampFloor = Math.max(this.#stampFloor, at + 1);
+    this.#supersedeAll();
+  }
+
+  /** Reads unknown tags' invalidation times from the shared tiers (once per tag per marker ttl). */
+  async #loadTagStates(tags: readonly string[], now: number): Promise<void> {
+    const unknown = tags.filter((tag) => {
+      if (tag === NEGATIVE_TAG) return false;
+      const state = this.#tags.get(tag);
+      return state === undefined || (state.checkedAt !== 0 && now - state.checkedAt > TAG_RECHECK_MS);
+    });
+    if (unknown.length === 0) return;
+    const keys = unknown.map((tag) => this.#markerKey(tag));
+    const found: (CacheEntry<V> | undefined)[] = keys.map(() => undefined);
+    for (let i = this.#slots.length - 1; i >= 1; i--) {
+      const slot = this.#slots[i]!;
+      const entries = await this.#tierGetMany(slot, i, keys, "get");
+      entries.forEach((entry, j) => {
+        if (entry !== undefined && found[j] === undefined) found[j] = entry;
+      });
+    }
+    unknown.forEach((tag, j) => {
+      const marker = found[j]?.value as unknown as
+        { expiredAt?: unknown; invalidatedAt?: unknown } | undefined;
+      const state = this.#tags.get(tag) ?? { expiredAt: 0, invalidatedAt: 0, checkedAt: 0 };
+      if (marker !== undefined && typeof marker === "object") {
+        if (typeof marker.expiredAt === "number")
+          state.expiredAt = Math.max(state.expiredAt, marker.expiredAt);
+        if (typeof marker.invalidatedAt === "number") {
+          state.invalidatedAt = Math.max(state.invalidatedAt, marker.invalidatedAt);
+        }
+      }
+      state.checkedAt = now;
+      this.#tags.set(tag, state);
+    });
+  }
+
+  /**
+   * Applies tag times to an entry: `undefined` when a tag invalidated it, an expired copy when a tag
+   * expired it, the entry itself otherwise.
+   */
+  #vet(entry: CacheEntry<V>): CacheEntry<V> | undefined {
+    const cachedAt = entry.cachedAt ?? 0;
+    let expiredAt = 0;
+    for (const tag of entry.tags) {
+      const state = this.#tags.get(tag);
+      if (state === undefined) continue;
+      if (cachedAt <= state.invalidatedAt) return undefined;
+      if (cachedAt <= state.expiredAt && state.expiredAt > expiredAt) expiredAt = state.expiredAt;
+    }
+    if (expiredAt === 0) return entry;
+    const expiresAt = entry.expiresAt;
+    if (expiresAt !== undefined && expiresAt <= expiredAt) return entry;
+    // Expired by a tag: freshness ends at the tag's time; the retention past it is kept.
+    const retainUntil = entry.retainUntil;
+    const ttl = Math.max(0, expiredAt - cachedAt);
+    return entry.with({
+      ttl,
+      staleFor: retainUntil === undefined ? entry.staleFor : Math.max(0, retainUntil - (cachedAt + ttl)),
+    });
+  }
+
+  #markerKey(tag: string): K {
+    return `${TAG_MARKER_PREFIX}${this.name}:${tag}` as unknown as K;
+  }
+
+  async #publish(message: CacheBusMessage): Promise<void> {
+    try {
+      await this.#bus!.publish(message);
+    } catch (error) {
+      // The bus queues what it cannot send; a bus that rejects anyway is reported, not thrown.
+      this.#emit("tier_error", "bus", undefined, "bus", { error });
+    }
+  }
+
+  #onBusMessage(message: CacheBusMessage): void {
+    if (this.#closed || message.cache !== this.name) return;
+    switch (message.type) {
+      case "set":
+      case "invalidate":
+        for (const text of message.keys) {
+          let key: K;
+          try {
+            key = this.#busKeys.decode(text);
+          } catch {
+            continue;
+          }
+          this.#supersede(key);
+          this.#expireL1(key);
+        }
+        break;
+      case "clear":
+        this.#dropL1();
+        break;
+      case "expire-tags":
+      case "invalidate-tags":
+        // The receiver's own clock: an entry it cached before now may predate the invalidation.
+        this.#applyTags(message.type, message.tags, Math.max(message.at, this.#clock.now()));
+        break;
+    }
+    this.#emit("bus_received", "bus", undefined, undefined);
+  }
+
+  /**
+   * Marks this instance's L1 copy of `key` as expired past the stale-while-revalidate window: the
+   * next read goes to the shared tier, while the old value stays available to fail-safe.
+   */
+  #expireL1(key: K): void {
+    const slot = this.#slots[0]!;
+    const entry = this.#l1Sync !== undefined ? this.#readL1(key, "bus") : undefined;
+    if (entry === undefined || entry.cachedAt === undefined || this.#policy.failSafe === undefined) {
+      void slot.tier.invalidate(key).catch(noop);
+      return;
+    }
+    const now = this.#clock.now();
+    const retainUntil = entry.retainUntil ?? now + this.#policy.failSafe.maxStaleAge;
+    const cachedAt = now - this.#policy.swr - 1;
+    const expired = entry.with({ cachedAt, ttl: 0, staleFor: Math.max(0, retainUntil - cachedAt) });
+    void slot.tier.insert(key, expired).catch(noop);
+  }
+
+  /** Forgets every L1 entry of this instance (after a clear elsewhere, or a bus gap). */
+  #dropL1(): void {
+    this.#supersedeAll();
+    void this.#slots[0]!.tier.clear().catch(noop);
+  }
+
+  #supersedeAll(): void {
+    for (const fence of this.#fences.values()) fence.generation++;
+    for (const flight of this.#flights.values()) flight.superseded = true;
+    this.#flights.clear();
+    this.#refreshNotBefore.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Internals: entries, fences, events
 
-  #toEntry(value: V | CacheEntry<V>, policy: LoadPolicy<V>, now: number): CacheEntry<V> {
+  #toEntry(value: V | CacheEntry<V>, policy: LoadPolicy<V>, clockNow: number): CacheEntry<V> {
+    const now = clockNow < this.#stampFloor ? this.#stampFloor : clockNow;
     const staleFor = Math.max(policy.swr, policy.failSafe?.maxStaleAge ?? 0);
     if (isCacheEntry(value)) {
       const entry = value;
@@ -1362,6 +1719,10 @@ function composeTrace(
     }
     return next();
   };
+}
+
+function isTagList(tags: unknown): boolean {
+  return Array.isArray(tags) && (tags as unknown[]).every((tag) => typeof tag === "string" && tag.length > 0);
 }
 
 function isNegative(entry: CacheEntry<unknown>): boolean {

@@ -1,8 +1,9 @@
 // The cache
 export { Cache, NEGATIVE_TAG } from "./cache.js";
-export type { CacheStats } from "./cache.js";
+export type { BusKeys, CacheStats } from "./cache.js";
+export { CacheNamespace, namespaceTag } from "./cache-namespace.js";
 export { CacheBuilder } from "./cache-builder.js";
-export type { CacheBuilderOptions, MemoryOptions } from "./cache-builder.js";
+export type { CacheBuilderOptions, DistributedStampedeOptions, MemoryOptions } from "./cache-builder.js";
 export { PromotionPolicy } from "./promotion-policy.js";
 export { deepFreeze } from "./value-mode.js";
 export type { ValueMode } from "./value-mode.js";
@@ -32,6 +33,8 @@ export {
   CacheError,
   CircuitBreaker,
   ManualClock,
+  MemoryBus,
+  MemoryBusHub,
   isCacheEntry,
   isCacheError,
   jsonCodec,
@@ -40,6 +43,11 @@ export {
   toMilliseconds,
 } from "@cachet/tier";
 export type {
+  BusReconnectInfo,
+  CacheBus,
+  CacheBusMessage,
+  DistributedLock,
+  LockLease,
   CacheEntryOptions,
   CacheErrorCode,
   CacheTier,

@@ -1,5 +1,5 @@
-import { Cache, CacheEntry, ManualClock, MemoryTier } from "../src/index.js";
-import type { CacheTier } from "../src/index.js";
+import { Cache, ManualClock, MemoryTier } from "../src/index.js";
+import type { CacheTier, CacheEntry } from "../src/index.js";
 
 /** Deterministic PRNG (mulberry32), so a failure reproduces. */
 function prng(seed: number): () => number {
