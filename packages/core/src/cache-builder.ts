@@ -470,10 +470,24 @@ export class CacheBuilder<K, V> {
     const timeout =
       this.#tierTimeout === undefined ? undefined : toMilliseconds(this.#tierTimeout, "tierTimeout", false);
     let breaker: CircuitBreaker | undefined;
+    const breakerHook: { listener?: (state: string) => void } = {};
     const breakerOption = this.#breaker ?? (index > 0 ? {} : false);
-    if (breakerOption instanceof CircuitBreaker) breaker = breakerOption;
-    else if (breakerOption !== false) breaker = new CircuitBreaker({ name, clock, ...breakerOption });
-    return { tier, name, ttl, promotion, timeout, breaker };
+    if (breakerOption instanceof CircuitBreaker) {
+      // A breaker you made reports through its own onStateChange; the cache cannot hook it.
+      breaker = breakerOption;
+    } else if (breakerOption !== false) {
+      const own = breakerOption.onStateChange;
+      breaker = new CircuitBreaker({
+        name,
+        clock,
+        ...breakerOption,
+        onStateChange: (state, previous) => {
+          breakerHook.listener?.(state);
+          own?.(state, previous);
+        },
+      });
+    }
+    return { tier, name, ttl, promotion, timeout, breaker, breakerHook };
   }
 
   #setGlobal<P extends keyof GlobalOptions<V>>(option: P, value: GlobalOptions<V>[P]): this {

@@ -42,6 +42,8 @@ export interface TierSlot<K, V> {
   /** Per-operation time limit for this tier. */
   readonly timeout: Milliseconds | undefined;
   readonly breaker: TierBreaker | undefined;
+  /** Receives the breaker's state changes, once the cache is built. */
+  readonly breakerHook: { listener?: (state: string) => void };
 }
 
 /** Everything `build()` resolved and validated. @internal */
@@ -233,6 +235,12 @@ export class Cache<K, V> {
     this.#jitter = config.ttlJitter;
     this.#random = config.random;
     this.#tierStats = config.slots.map(() => ({ hits: 0, misses: 0, errors: 0 }));
+    for (const slot of config.slots) {
+      slot.breakerHook.listener = (state) => {
+        if (state === "open") this.#emit("breaker_open", "get", undefined, slot.name);
+        else if (state === "closed") this.#emit("breaker_closed", "get", undefined, slot.name);
+      };
+    }
     this.#instrumentations = config.instrumentations;
     this.#tagMarkerTtl = config.tagMarkerTtl;
     this.#bus = config.bus;

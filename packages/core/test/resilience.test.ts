@@ -477,6 +477,7 @@ describe("failing tiers", () => {
     const callsWhenOpen = l2.gets + l2.inserts;
     for (let i = 3; i < 10; i++) expect(await cache.getOrInsert(`k${i}`, () => "v")).toBe("v");
     expect(l2.gets + l2.inserts).toBe(callsWhenOpen);
+    expect(events.filter((e) => e.type === "breaker_open").map((e) => e.tier)).toEqual(["l2"]);
     l2.failing = false;
     clock.advance(5_000);
     expect(await cache.getOrInsert("after", () => "v")).toBe("v");
@@ -485,6 +486,7 @@ describe("failing tiers", () => {
     expect(await cache.getOrInsert("after2", () => "v")).toBe("v");
     await flush();
     expect((await l2.inner.get("after2"))?.value).toBe("v");
+    expect(events.filter((e) => e.type === "breaker_closed").map((e) => e.tier)).toEqual(["l2"]);
   });
 
   it("tierErrors('throw') surfaces tier failures to the caller", async () => {
