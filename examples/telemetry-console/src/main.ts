@@ -6,6 +6,7 @@
  *
  *   pnpm --filter @cachet/example-telemetry-console start
  */
+import assert from "node:assert/strict";
 import { Cache, CacheEntry, MemoryTier } from "@cachet/core";
 import { cacheTelemetry, subscribeCacheEvents } from "@cachet/telemetry";
 import {
@@ -62,7 +63,19 @@ async function main(): Promise<void> {
     .getOrInsert("4", () => Promise.reject(new Error("database unavailable")))
     .catch((error: unknown) => console.log(`[app] getOrInsert("4") failed: ${(error as Error).message}`));
 
-  console.log("\n[app] stats():", JSON.stringify(users.stats()));
+  const stats = users.stats();
+  console.log("\n[app] stats():", JSON.stringify(stats));
+  // What the script did, checked (`pnpm test` runs this file): 2 hits (L1, L2), 3 loads, 1 failed, 1 joined.
+  assert.deepEqual(
+    {
+      hits: stats.hits,
+      misses: stats.misses,
+      loads: stats.loads,
+      loadErrors: stats.loadErrors,
+      coalesced: stats.coalesced,
+    },
+    { hits: 2, misses: 3, loads: 3, loadErrors: 1, coalesced: 1 },
+  );
   console.log("\n[app] metrics:");
   await meterProvider.shutdown(); // exports once; before close(), so cache.size still has the cache
 

@@ -8,6 +8,7 @@
  *   pnpm --filter @cachet/example-telemetry-prometheus start -- --port 9464
  *   METRICS_PORT=9464 pnpm --filter @cachet/example-telemetry-prometheus start
  */
+import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Cache, CacheEntry, MemoryTier } from "@cachet/core";
@@ -59,8 +60,21 @@ async function main(): Promise<void> {
 
   const url = `http://127.0.0.1:${port}/metrics`;
   const response = await fetch(url);
+  const text = await response.text();
   console.log(`# scraped ${url}: HTTP ${response.status}\n`);
-  console.log(await response.text());
+  console.log(text);
+  // What the script did, checked (`pnpm test` runs this file): 3 loads, 3 L1 hits, 1 L2 hit promoted.
+  assert.equal(response.status, 200);
+  const scope = 'otel_scope_name="@cachet/telemetry"';
+  for (const line of [
+    `cache_event_count_total{cache_name="products",cache_operation="getOrInsert",cache_activity="hit",cache_tier="memory",${scope}} 3`,
+    `cache_event_count_total{cache_name="products",cache_operation="getOrInsert",cache_activity="loaded",${scope}} 3`,
+    `cache_event_count_total{cache_name="products",cache_operation="get",cache_activity="promotion",cache_tier="memory",${scope}} 1`,
+    `cache_loader_duration_count{cache_name="products",cache_operation="getOrInsert",${scope}} 3`,
+    `cache_size{cache_name="products",cache_tier="memory",${scope}} 4`,
+  ]) {
+    assert.ok(text.includes(line), `missing from /metrics: ${line}`);
+  }
 
   await products.close();
   await meterProvider.shutdown();
