@@ -146,6 +146,26 @@ describe("cache.event.count", () => {
     });
   });
 
+  it("counts a fail-safe answer when the loader fails past the ttl", async () => {
+    s = scenario((b) => b.failSafe({ maxStaleAge: 60_000, backoff: 5_000 }));
+    const { clock, cache } = s;
+    await cache.getOrInsert("k", () => Promise.resolve("v1"));
+    await clock.advanceAsync(61_000);
+    expect(await cache.getOrInsert("k", () => Promise.reject(new Error("db down")))).toBe("v1");
+    await clock.advanceAsync(0);
+
+    expect(await s.otel.eventCounts()).toEqual({
+      "fallback getOrInsert mock": 2,
+      "miss getOrInsert mock": 1,
+      "expired getOrInsert mock": 1,
+      "loader_started getOrInsert -": 2,
+      "loaded getOrInsert -": 1,
+      "loader_failed getOrInsert - Error": 1,
+      "fail_safe getOrInsert - Error": 1,
+      "stale_served getOrInsert -": 1,
+    });
+  });
+
   it("counts bus events reported by an integration", async () => {
     s = scenario();
     s.cache.reportEvent("bus_received", "bus");
@@ -271,9 +291,11 @@ describe("cache.size", () => {
     expect((await otel.metrics()).get("cache.size")?.descriptor.unit).toBe("{entry}");
 
     const sizes = jest.spyOn(cache, "sizes");
+    await otel.metrics();
+    expect(sizes).toHaveBeenCalledTimes(1);
     await cache.close();
     await otel.metrics();
-    expect(sizes).not.toHaveBeenCalled();
+    expect(sizes).toHaveBeenCalledTimes(1); // detached: no longer asked
   });
 
   it("removes exactly the detached cache's callback", async () => {
