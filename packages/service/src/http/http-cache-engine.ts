@@ -133,6 +133,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 const COMMA_SPACES = /\s*,\s*/g;
 const TAG_SEPARATORS = /[\s,]+/;
 const Q_VALUE = /q\s*=\s*([0-9.]+)/i;
+const DIGITS = /^\d{1,15}$/;
 const ABSENT = "\u0001";
 const MAX_AGE = 2_147_483_648_000;
 const EMPTY_BODY = new Uint8Array(0);
@@ -466,9 +467,16 @@ export class HttpCacheEngine {
       for (const pair of stored.headers) {
         if (NOT_MODIFIED_FIELDS.has(pair[0])) headers.push(pair);
       }
-    } else {
+    }
+    const range = notModified ? undefined : byteRange(request, stored);
+    if (!notModified) {
       for (const pair of stored.headers) if (pair[0] !== "content-length") headers.push(pair);
-      if (stored.status !== 204) headers.push(["content-length", String(stored.bodyLength)]);
+      if (range !== undefined) {
+        headers.push(["content-range", `bytes ${range[0]}-${range[1] - 1}/${stored.bodyLength}`]);
+        headers.push(["content-length", String(range[1] - range[0])]);
+      } else if (stored.status !== 204) {
+        headers.push(["content-length", String(stored.bodyLength)]);
+      }
     }
     headers.push(["age", String(Math.floor(Math.max(0, age) / 1000))]);
     if (this.#statusHeader !== undefined) headers.push([this.#statusHeader, status]);
@@ -476,8 +484,9 @@ export class HttpCacheEngine {
     let body: Uint8Array | null = null;
     if (request.method !== "HEAD" && stored.bodyLength > 0) {
       body = stored.isCompressed ? new Uint8Array(await gunzipAsync(stored.body)) : stored.body;
+      if (range !== undefined) body = body.subarray(range[0], range[1]);
     }
-    client.send(stored.status, headers, body);
+    client.send(range === undefined ? stored.status : 206, headers, body);
   }
 
   /** RFC 9111 §4.3.2: answers the client's own conditional request from a stored or fresh response. */
@@ -1019,6 +1028,43 @@ const NULL_CLIENT: ClientWriter = {
   end: () => undefined,
   abort: () => undefined,
 };
+
+/**
+ * The single byte range a GET asks for, as `[start, end)` within a stored complete 200, or
+ * `undefined` to send the whole response (multiple ranges, unsatisfiable ranges, a failed
+ * `If-Range`, other units: RFC 9110 §14.2 lets a server ignore `Range`).
+ */
+function byteRange(request: HttpRequestInfo, stored: StoredResponse): [number, number] | undefined {
+  if (request.method !== "GET" || stored.status !== 200) return undefined;
+  const header = request.header("range");
+  if (header === undefined || !header.startsWith("bytes=") || header.includes(",")) return undefined;
+  const ifRange = request.header("if-range");
+  if (ifRange !== undefined) {
+    const isStrongEtag = ifRange.startsWith('"') && stored.etag === ifRange;
+    const isSameDate =
+      !ifRange.startsWith('"') && !ifRange.startsWith("W/") && ifRange === stored.lastModified;
+    if (!isStrongEtag && !isSameDate) return undefined;
+  }
+  const spec = header.slice(6).trim();
+  const dash = spec.indexOf("-");
+  if (dash === -1) return undefined;
+  const length = stored.bodyLength;
+  const first = spec.slice(0, dash).trim();
+  const last = spec.slice(dash + 1).trim();
+  if (first.length === 0) {
+    const suffix = parseIndex(last);
+    if (suffix === undefined || suffix === 0 || length === 0) return undefined;
+    return [Math.max(0, length - suffix), length];
+  }
+  const from = parseIndex(first);
+  const to = last.length === 0 ? length - 1 : parseIndex(last);
+  if (from === undefined || to === undefined || from >= length || to < from) return undefined;
+  return [from, Math.min(to, length - 1) + 1];
+}
+
+function parseIndex(raw: string): number | undefined {
+  return DIGITS.test(raw) ? Number(raw) : undefined;
+}
 
 function currentAge(stored: StoredResponse, now: number): number {
   return stored.initialAge + Math.max(0, now - stored.responseAt);

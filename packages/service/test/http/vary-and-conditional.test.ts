@@ -196,3 +196,36 @@ describe("methods", () => {
     expect((await read(await h.get("/a"))).xCache).toBe("HIT");
   });
 });
+
+describe("byte ranges", () => {
+  it("answers a single Range from the stored complete response with 206", async () => {
+    // server mode: fetch() marks requests with If-Range as `no-cache`
+    h = await startHarness(
+      (_req, res) => {
+        res.writeHead(200, { "cache-control": "max-age=60", etag: '"r1"' });
+        res.end("0123456789");
+      },
+      { mode: "server" },
+    );
+    await (await h.get("/a")).text();
+    const part = await h.get("/a", { headers: { range: "bytes=2-4" } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get("content-range")).toBe("bytes 2-4/10");
+    expect(await part.text()).toBe("234");
+    const suffix = await h.get("/a", { headers: { range: "bytes=-3" } });
+    expect(await suffix.text()).toBe("789");
+    const open = await h.get("/a", { headers: { range: "bytes=7-" } });
+    expect(await open.text()).toBe("789");
+    // several ranges, a stale If-Range or an unsatisfiable range: the whole response
+    for (const headers of [
+      { range: "bytes=0-1,4-5" },
+      { range: "bytes=2-4", "if-range": '"old"' },
+      { range: "bytes=20-" },
+    ]) {
+      const full = await h.get("/a", { headers });
+      expect(full.status).toBe(200);
+      expect(await full.text()).toBe("0123456789");
+    }
+    expect(h.origin.seen).toHaveLength(1);
+  });
+});
