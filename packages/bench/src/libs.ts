@@ -1,0 +1,258 @@
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { CACHE_EVENT_CHANNEL, Cache } from "@cachet/core";
+import { RedisTier } from "@cachet/redis";
+import KeyvRedis from "@keyv/redis";
+import { BentoCache, bentostore } from "bentocache";
+import { memoryDriver } from "bentocache/drivers/memory";
+import { redisDriver } from "bentocache/drivers/redis";
+import { createCache } from "cache-manager";
+import { Cacheable, CacheableMemory, createKeyv } from "cacheable";
+import { Redis } from "ioredis";
+import { Keyv } from "keyv";
+import { LRUCache } from "lru-cache";
+
+/** The value every scenario caches: a small user record (about 100 bytes as JSON). */
+export interface Value {
+  readonly id: number;
+  readonly name: string;
+  readonly email: string;
+  readonly roles: readonly string[];
+  readonly active: boolean;
+}
+
+export function makeValue(i: number): Value {
+  return { id: i, name: `user ${i}`, email: `user${i}@example.com`, roles: ["reader"], active: i % 2 === 0 };
+}
+
+/**
+ * One library behind the calls the scenarios make. Each method returns what the library returns
+ * (a value or a promise); the harness awaits it.
+ */
+export interface Subject {
+  get(key: string): unknown;
+  getOrInsert(key: string, load: () => Promise<Value>): unknown;
+  set(key: string, value: Value): unknown;
+  close(): Promise<void>;
+}
+
+/** Default freshness for every library, long enough that nothing expires during a measurement. */
+export const TTL_MS = 60_000;
+
+/** In-process (L1) libraries. Configuration follows each library's README. */
+export const L1_LIBS = [
+  "lru-cache",
+  "lru-cache-ttl",
+  "map",
+  "cachet",
+  "cachet-listener",
+  "cachet-channel",
+  "bentocache",
+  "bentocache-noser",
+  "cacheable",
+  "cache-manager",
+] as const;
+export type L1Lib = (typeof L1_LIBS)[number];
+
+function lruSubject(lru: LRUCache<string, Value>): Subject {
+  return {
+    get: (key) => lru.get(key),
+    getOrInsert: (key, load) => {
+      const hit = lru.get(key);
+      if (hit !== undefined) return hit;
+      return load().then((value) => {
+        lru.set(key, value);
+        return value;
+      });
+    },
+    set: (key, value) => lru.set(key, value),
+    close: () => Promise.resolve(),
+  };
+}
+
+function cachetSubject(cache: Cache<string, Value>, cleanup?: () => void): Subject {
+  return {
+    get: (key) => cache.get(key),
+    getOrInsert: (key, load) => cache.getOrInsert(key, load),
+    set: (key, value) => cache.insert(key, value),
+    close: async () => {
+      cleanup?.();
+      await cache.close();
+    },
+  };
+}
+
+function bentoSubject(bento: BentoCache<Record<string, ReturnType<typeof bentostore>>>): Subject {
+  return {
+    get: (key) => bento.get({ key }),
+    getOrInsert: (key, load) => bento.getOrSet({ key, factory: load }),
+    set: (key, value) => bento.set({ key, value }),
+    close: () => bento.disconnect(),
+  };
+}
+
+function cacheableSubject(cache: Cacheable): Subject {
+  return {
+    get: (key) => cache.get(key),
+    getOrInsert: (key, load) => cache.getOrSet(key, load),
+    set: (key, value) => cache.set(key, value),
+    close: () => cache.disconnect(),
+  };
+}
+
+function cacheManagerSubject(cache: ReturnType<typeof createCache>): Subject {
+  return {
+    get: (key) => cache.get(key),
+    getOrInsert: (key, load) => cache.wrap(key, load),
+    set: (key, value) => cache.set(key, value),
+    close: () => cache.disconnect().then(() => undefined),
+  };
+}
+
+/** Builds an in-process cache holding up to `max` entries. */
+export function createL1(lib: L1Lib, max: number): Subject {
+  switch (lib) {
+    case "lru-cache":
+      return lruSubject(new LRUCache<string, Value>({ max }));
+    case "lru-cache-ttl":
+      return lruSubject(new LRUCache<string, Value>({ max, ttl: TTL_MS }));
+    case "map": {
+      const map = new Map<string, Value>();
+      return {
+        get: (key) => map.get(key),
+        getOrInsert: (key, load) => {
+          const hit = map.get(key);
+          if (hit !== undefined) return hit;
+          return load().then((value) => {
+            map.set(key, value);
+            return value;
+          });
+        },
+        set: (key, value) => map.set(key, value),
+        close: () => Promise.resolve(),
+      };
+    }
+    case "cachet":
+      return cachetSubject(Cache.builder<string, Value>().memory({ maxEntries: max }).ttl(TTL_MS).build());
+    case "cachet-listener":
+      return cachetSubject(
+        Cache.builder<string, Value>()
+          .memory({ maxEntries: max })
+          .ttl(TTL_MS)
+          .onEvent(() => {})
+          .build(),
+      );
+    case "cachet-channel": {
+      const onMessage = (): void => {};
+      subscribe(CACHE_EVENT_CHANNEL, onMessage);
+      return cachetSubject(
+        Cache.builder<string, Value>().memory({ maxEntries: max }).ttl(TTL_MS).build(),
+        () => unsubscribe(CACHE_EVENT_CHANNEL, onMessage),
+      );
+    }
+    case "bentocache":
+    case "bentocache-noser":
+      return bentoSubject(
+        new BentoCache({
+          default: "cache",
+          ttl: TTL_MS,
+          stores: {
+            cache: bentostore().useL1Layer(memoryDriver({ maxItems: max, serialize: lib === "bentocache" })),
+          },
+        }),
+      );
+    case "cacheable":
+      return cacheableSubject(
+        new Cacheable({ primary: createKeyv({ ttl: TTL_MS, lruSize: max }), ttl: TTL_MS }),
+      );
+    case "cache-manager":
+      return cacheManagerSubject(
+        createCache({ stores: [new Keyv({ store: new CacheableMemory({ ttl: TTL_MS, lruSize: max }) })] }),
+      );
+  }
+}
+
+/** Libraries with a Redis L2 (plus raw ioredis, the ceiling). */
+export const L2_LIBS = [
+  "ioredis",
+  "ioredis-autopipeline",
+  "cachet",
+  "bentocache",
+  "cacheable",
+  "cache-manager",
+] as const;
+export type L2Lib = (typeof L2_LIBS)[number];
+
+/** Where the Redis of a measurement runs, and how the L1 in front of it is sized. */
+export interface TieredOptions {
+  url: string;
+  host: string;
+  port: number;
+  l1Max: number;
+}
+
+/**
+ * Builds an L1 + Redis L2 cache (or, for `ioredis*`, a raw client storing JSON), each configured
+ * as its README shows for two tiers.
+ */
+export function createTiered(lib: L2Lib, options: TieredOptions): Subject {
+  const { url, host, port, l1Max } = options;
+  switch (lib) {
+    case "ioredis":
+    case "ioredis-autopipeline": {
+      const redis = new Redis({ host, port, enableAutoPipelining: lib === "ioredis-autopipeline" });
+      return {
+        get: (key) => redis.get(key),
+        getOrInsert: async (key, load) => {
+          const hit = await redis.get(key);
+          if (hit !== null) return hit;
+          const value = await load();
+          await redis.set(key, JSON.stringify(value), "PX", TTL_MS);
+          return value;
+        },
+        set: (key, value) => redis.set(key, JSON.stringify(value), "PX", TTL_MS),
+        close: () => redis.quit().then(() => undefined),
+      };
+    }
+    case "cachet":
+      return cachetSubject(
+        Cache.builder<string, Value>()
+          .memory({ maxEntries: l1Max })
+          .ttl(TTL_MS)
+          .fallback(
+            Cache.builder<string, Value>()
+              .storage(new RedisTier<string, Value>({ client: url, prefix: "bench" }))
+              .ttl(TTL_MS),
+          )
+          .build(),
+      );
+    case "bentocache":
+      return bentoSubject(
+        new BentoCache({
+          default: "cache",
+          ttl: TTL_MS,
+          stores: {
+            cache: bentostore()
+              .useL1Layer(memoryDriver({ maxItems: l1Max }))
+              .useL2Layer(redisDriver({ connection: { host, port } })),
+          },
+        }),
+      );
+    case "cacheable":
+      return cacheableSubject(
+        new Cacheable({
+          primary: createKeyv({ ttl: TTL_MS, lruSize: l1Max }),
+          secondary: new KeyvRedis(url),
+          ttl: TTL_MS,
+        }),
+      );
+    case "cache-manager":
+      return cacheManagerSubject(
+        createCache({
+          stores: [
+            new Keyv({ store: new CacheableMemory({ ttl: TTL_MS, lruSize: l1Max }) }),
+            new Keyv({ store: new KeyvRedis(url) }),
+          ],
+        }),
+      );
+  }
+}

@@ -1,0 +1,218 @@
+/** How a metric is printed. */
+export type MetricFormat = "ops" | "ms" | "count" | "percent" | "bytes";
+
+/** One column of a scenario's table. */
+export interface Column {
+  readonly metric: string;
+  readonly label: string;
+  readonly format: MetricFormat;
+}
+
+/**
+ * A scenario as the orchestrator sees it: which libraries to run (each in its own process), which
+ * one is the baseline, and what to print. The measurement itself lives in `src/scenarios/`.
+ */
+export interface ScenarioDef {
+  readonly id: string;
+  readonly title: string;
+  /** How it is measured, printed under the table. */
+  readonly method: string;
+  /** The target from the issues, printed with the table. */
+  readonly target?: string;
+  readonly libs: readonly string[];
+  /** Library every other is divided by, in the same repetition. */
+  readonly baseline?: string;
+  /** A second baseline with its own ratio column. */
+  readonly baseline2?: string;
+  /** Metric the ratios are taken on. */
+  readonly ratioMetric?: string;
+  readonly columns: readonly Column[];
+  /** Runs in fewer repetitions than the rest (slow scenarios). */
+  readonly maxReps?: number;
+  /** Needs `redis-server` (started by the measurement itself). */
+  readonly redis?: boolean;
+}
+
+const L1_PEERS = ["bentocache", "bentocache-noser", "cacheable", "cache-manager"] as const;
+const OPS: Column = { metric: "opsPerSec", label: "median ops/s", format: "ops" };
+
+function l1Hit(op: "get" | "goi", inFlight: "seq" | "256"): ScenarioDef {
+  const call = op === "get" ? "`get`" : "`getOrInsert` (every call a hit)";
+  return {
+    id: `l1-${op}-${inFlight}`,
+    title: `L1 hit: ${call}, ${inFlight === "seq" ? "sequential" : "256 in flight"}`,
+    method:
+      "10,000 keys inserted, then reads of a precomputed Zipf(1.0) key sequence (2^20 keys, same seed everywhere); " +
+      "every call is awaited, also for synchronous libraries, so all pay one await per call" +
+      (inFlight === "256" ? "; 256 concurrent loops." : "; one loop.") +
+      (op === "get" && inFlight === "seq" ? " `lru-cache-sync` is the same loop with no await at all." : ""),
+    target: "cachet ≥ 0.7x raw lru-cache",
+    libs: [
+      "lru-cache",
+      ...(op === "get" && inFlight === "seq" ? ["lru-cache-sync"] : []),
+      "lru-cache-ttl",
+      "map",
+      "cachet",
+      ...L1_PEERS,
+    ],
+    baseline: "lru-cache",
+    ratioMetric: "opsPerSec",
+    columns: [OPS],
+  };
+}
+
+function listener(inFlight: "seq" | "256"): ScenarioDef {
+  return {
+    id: `listener-get-${inFlight}`,
+    title: `Hit path observed vs not: \`get\`, ${inFlight === "seq" ? "sequential" : "256 in flight"}`,
+    method:
+      "As the L1 hit scenario, cachet only: no listener; `.onEvent(() => {})`; a `node:diagnostics_channel` " +
+      "subscriber on the cache event channel.",
+    target: "zero cost when nobody listens (the baseline is the unobserved cache)",
+    libs: ["cachet", "cachet-listener", "cachet-channel"],
+    baseline: "cachet",
+    ratioMetric: "opsPerSec",
+    columns: [OPS],
+  };
+}
+
+function http(adapter: "node" | "fetch" | "fastify"): ScenarioDef {
+  const face = { node: "node:http middleware", fetch: "fetch handler", fastify: "Fastify plugin" }[adapter];
+  return {
+    id: `http-${adapter}`,
+    title: `HTTP: ${face}`,
+    method:
+      "autocannon (32 connections) against a server in its own process: `limit` answers a precomputed constant " +
+      "through the same adapter; `cached` is `createHttpCache` over a MemoryTier with a 20 ms origin (every " +
+      "measured request a hit); `uncached` is the 20 ms origin alone.",
+    target: "cached ≥ 80% of the constant-response limit",
+    libs: ["limit", "cached", "uncached"],
+    baseline: "limit",
+    ratioMetric: "opsPerSec",
+    columns: [
+      { metric: "opsPerSec", label: "median req/s", format: "ops" },
+      { metric: "p50", label: "p50 ms", format: "ms" },
+      { metric: "p99", label: "p99 ms", format: "ms" },
+    ],
+    maxReps: 3,
+  };
+}
+
+/** Every scenario, in the order they run and are reported. */
+export const SCENARIOS: readonly ScenarioDef[] = [
+  l1Hit("get", "seq"),
+  l1Hit("get", "256"),
+  l1Hit("goi", "seq"),
+  l1Hit("goi", "256"),
+  {
+    id: "memory",
+    title: "Bytes per entry, 100,000 entries",
+    method:
+      "Keys and values are built first and kept alive in arrays; heapUsed is read after two `gc()` before the " +
+      "cache is constructed and after all 100,000 inserts, so the delta is the cache's own overhead (its " +
+      "structures, plus any serialized copy it keeps), divided by 100,000. `node --expose-gc`.",
+    target: "cachet ≤ 120 bytes of overhead per entry (reference: lru-cache with ttl)",
+    libs: ["lru-cache-ttl", "lru-cache", "map", "cachet", ...L1_PEERS],
+    baseline: "lru-cache-ttl",
+    ratioMetric: "bytesPerEntry",
+    columns: [{ metric: "bytesPerEntry", label: "median bytes/entry", format: "bytes" }],
+  },
+  {
+    id: "stampede-l1",
+    title: "Cold stampede, L1 only: 1,000 concurrent `getOrInsert` on one key, 50 ms loader",
+    method:
+      "All 1,000 calls are issued in one synchronous loop; completion time is measured from the start of the " +
+      "loop for each caller. One warm-up stampede on another key first. `lru-cache-fetch` is lru-cache's " +
+      "`fetch()` with a `fetchMethod`.",
+    target: "loader once; every caller done within 52 ms (p99)",
+    libs: ["lru-cache-fetch", "cachet", "bentocache", "cacheable", "cache-manager"],
+    columns: [
+      { metric: "loaderCalls", label: "loader calls", format: "count" },
+      { metric: "p50", label: "p50 ms", format: "ms" },
+      { metric: "p99", label: "p99 ms", format: "ms" },
+      { metric: "max", label: "max ms", format: "ms" },
+    ],
+  },
+  {
+    id: "stampede-l2",
+    title: "Cold stampede, L1 + Redis L2: 1,000 concurrent `getOrInsert` on one key, 50 ms loader",
+    method:
+      "As above, with a Redis L2 (a `redis-server` of the measurement's own on a free port). L2 reads/commands " +
+      "are counted from Redis `INFO commandstats` (GET/MGET/GETEX/HGET/HGETALL/HMGET/EXISTS, and all commands) " +
+      "around the measured stampede.",
+    target: "loader once, L2 read once, p99 ≤ 52 ms",
+    libs: ["cachet", "bentocache", "cacheable", "cache-manager"],
+    columns: [
+      { metric: "loaderCalls", label: "loader calls", format: "count" },
+      { metric: "l2Reads", label: "L2 reads", format: "count" },
+      { metric: "l2Commands", label: "L2 commands", format: "count" },
+      { metric: "p50", label: "p50 ms", format: "ms" },
+      { metric: "p99", label: "p99 ms", format: "ms" },
+    ],
+    redis: true,
+  },
+  {
+    id: "mixed",
+    title: "Mixed 90/10 read/write, 100,000 keys, 10,000-entry L1",
+    method:
+      "Zipf(1.0) over 100,000 keys, precomputed; 10% of operations (chosen by a seeded PRNG) are writes, the " +
+      "rest `get`s (a miss is just a miss); one sequential loop, every call awaited. The cache is pre-filled " +
+      "by the first pass of warm-up.",
+    libs: ["lru-cache", "lru-cache-ttl", "cachet", ...L1_PEERS],
+    baseline: "lru-cache",
+    ratioMetric: "opsPerSec",
+    columns: [OPS, { metric: "hitRatio", label: "read hit ratio", format: "percent" }],
+  },
+  {
+    id: "l2-hit",
+    title: "L2 hits (L1 miss, Redis hit), 256 in flight",
+    method:
+      "10,000 keys written through each library, then reads of uniformly random keys with a 100-entry L1 " +
+      "(about 99% L1 misses, each L2 hit promoted as the library does by default), 256 concurrent loops; " +
+      "`ioredis*` is a raw `GET` of a JSON string, not decoded. Each library on its own fresh `redis-server`.",
+    target: "cachet ≥ 0.9x raw ioredis",
+    libs: ["ioredis-autopipeline", "ioredis", "cachet", "bentocache", "cacheable", "cache-manager"],
+    baseline: "ioredis-autopipeline",
+    baseline2: "ioredis",
+    ratioMetric: "opsPerSec",
+    columns: [
+      OPS,
+      { metric: "p50", label: "p50 ms", format: "ms" },
+      { metric: "p99", label: "p99 ms", format: "ms" },
+    ],
+    redis: true,
+  },
+  {
+    id: "resilience",
+    title: "Resilience: loader failing 50%, Redis killed halfway",
+    method:
+      "200 keys, L1 + Redis L2, ttl 200 ms, loader 5 ms failing 50% of the time (seeded); all keys loaded once " +
+      "(loader healthy), then 64 concurrent loops of `getOrInsert` on uniformly random keys; Redis is SIGKILLed " +
+      "halfway. cachet: `.staleWhileRevalidate('1s').failSafe({ maxStaleAge: '1m', backoff: '1s' })`; " +
+      "bentocache: `grace: '1m', graceBackoff: '1s'`, L2 circuit breaker 30 s (cachet's default for L2). " +
+      "`bentocache-failfast` also gives its ioredis client `enableOfflineQueue: false, maxRetriesPerRequest: 0` " +
+      "(cachet's Redis client fails fast by default). `served` = a value came back; `error` = the call threw. " +
+      "Latency is per call; the loops yield to the event loop every 8 calls so timers run.",
+    target: "100% served when a stale value exists; p99 with Redis down ≤ 2x p99 with Redis up",
+    libs: ["cachet", "bentocache", "bentocache-failfast"],
+    columns: [
+      { metric: "servedRate", label: "served", format: "percent" },
+      { metric: "errorRate", label: "errors", format: "percent" },
+      { metric: "p99Up", label: "p99 ms, Redis up", format: "ms" },
+      { metric: "p99Down", label: "p99 ms, Redis down", format: "ms" },
+      { metric: "opsPerSec", label: "ops/s", format: "ops" },
+      { metric: "loaderCalls", label: "loader calls", format: "count" },
+    ],
+    redis: true,
+    maxReps: 3,
+  },
+  listener("seq"),
+  listener("256"),
+  http("node"),
+  http("fetch"),
+  http("fastify"),
+];
+
+export function scenarioById(id: string): ScenarioDef | undefined {
+  return SCENARIOS.find((s) => s.id === id);
+}
