@@ -302,8 +302,8 @@ export class Cache<K, V> {
       const entry = this.#readL1(key, "get");
       if (entry !== undefined) {
         const now = this.#clock.now();
-        const expiresAt = entry.expiresAt;
-        if (expiresAt === undefined || now < expiresAt) {
+        const ttl = entry.ttl;
+        if (ttl === undefined || now < (entry.cachedAt ?? 0) + ttl) {
           this.#hits++;
           this.#tierStats[0]!.hits++;
           if (this.#ttr !== undefined) this.#maybeRefresh(key, entry, 0, now, undefined, this.#policy);
@@ -767,10 +767,10 @@ export class Cache<K, V> {
       from = 1;
       if (entry !== undefined) {
         const now = this.#clock.now();
-        const expiresAt = entry.expiresAt;
+        const ttl = entry.ttl;
         const negative = entry.tags.length !== 0 && entry.tags.includes(NEGATIVE_TAG);
         if (
-          (expiresAt === undefined || now < expiresAt) &&
+          (ttl === undefined || now < (entry.cachedAt ?? 0) + ttl) &&
           (!negative || operation === "optionallyGetOrInsert")
         ) {
           this.#hits++;

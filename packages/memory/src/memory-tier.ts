@@ -104,8 +104,9 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
     if (this.#closed) throw this.#closedError();
     const entry = this.#lru.get(key);
     if (entry === undefined) return undefined;
-    const retainUntil = entry.retainUntil;
-    if (retainUntil !== undefined && this.#clock.now() >= retainUntil) {
+    // Inlined `entry.retainUntil`: this is the L1 hit path.
+    const ttl = entry.ttl;
+    if (ttl !== undefined && this.#clock.now() >= entry.cachedAt! + ttl + entry.staleFor) {
       this.#lru.delete(key);
       return undefined;
     }
