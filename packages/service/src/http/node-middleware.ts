@@ -110,7 +110,8 @@ class BodyQueue implements AsyncIterable<Uint8Array> {
   }
 
   push(chunk: Uint8Array): boolean {
-    if (this.#isEnded) return false;
+    // After an abort, accept and drop: an application that waits for 'drain' must not stall.
+    if (this.#isEnded) return true;
     if (chunk.length > 0) this.#chunks.push(chunk);
     this.#notify();
     return this.#chunks.length < 16;

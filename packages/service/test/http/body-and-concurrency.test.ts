@@ -1,4 +1,7 @@
-import { gate, read, startHarness, until } from "./fixtures.js";
+import { MockCache } from "@cachet/tier";
+import { createHttpCache } from "../../src/http/http-cache.js";
+import type { HttpCacheValue } from "../../src/http/stored-response.js";
+import { gate, read, startHarness, until, wholeSecondClock } from "./fixtures.js";
 import type { Harness } from "./fixtures.js";
 
 let h: Harness | undefined;
@@ -166,5 +169,60 @@ describe("stampede protection", () => {
     release.open();
     const bodies = (await Promise.all(pending.map(async (p) => read(await p)))).map((r) => r.body).sort();
     expect(bodies).toEqual(["body 1", "body 2", "body 3"]);
+  });
+});
+
+describe("failures", () => {
+  it("a client that disconnects mid-stream stores nothing and breaks nothing", async () => {
+    const release = gate();
+    h = await startHarness(async (_req, res, n) => {
+      res.writeHead(200, { "cache-control": "max-age=60" });
+      res.write("first;");
+      if (n === 1) await release.promise;
+      res.end(`last ${n}`);
+    });
+    const controller = new AbortController();
+    const response = await h.get("/a", { signal: controller.signal });
+    const { text } = await firstChunk(response);
+    expect(text).toBe("first;");
+    controller.abort();
+    release.open();
+    // Either the complete first response was stored after all (HIT) or it was dropped (MISS);
+    // never a truncated body.
+    const next = await read(await h.get("/a"));
+    expect([
+      { status: 200, body: "first;last 1", xCache: "HIT" },
+      { status: 200, body: "first;last 2", xCache: "MISS" },
+    ]).toContainEqual(next);
+  });
+
+  it("fetch face: an origin that rejects is replaced by the stale response within stale-if-error", async () => {
+    let n = 0;
+    const clock = wholeSecondClock();
+    const store = new MockCache<string, HttpCacheValue>({ clock });
+    const cache = createHttpCache({ cache: store, clock, mode: "standards" });
+    const handler = cache.fetch(async () => {
+      n++;
+      if (n > 1) throw new Error("origin down");
+      return new Response("kept", { headers: { "cache-control": "max-age=10, stale-if-error=60" } });
+    });
+    await (await handler(new Request("http://app.example/a"))).text();
+    clock.advance(20_000);
+    const stale = await handler(new Request("http://app.example/a"));
+    expect(stale.headers.get("x-cache")).toBe("STALE");
+    expect(await stale.text()).toBe("kept");
+    clock.advance(60_000);
+    await expect(handler(new Request("http://app.example/a"))).rejects.toThrow("origin down");
+  });
+
+  it("only-if-cached with only a stale entry answers 504 without calling the origin", async () => {
+    h = await startHarness((_req, res, n) => {
+      res.writeHead(200, { "cache-control": "max-age=10" });
+      res.end(`body ${n}`);
+    });
+    await (await h.get("/a")).text();
+    h.clock.advance(20_000);
+    expect((await h.get("/a", { headers: { "cache-control": "only-if-cached" } })).status).toBe(504);
+    expect(h.origin.seen).toHaveLength(1);
   });
 });
