@@ -1,3 +1,4 @@
+import { CacheError } from "@cachet/tier";
 import type { AnyService, Middleware, RequestOf, ResponseOf, Service } from "./service.js";
 
 /** Any layer or middleware, as accepted by {@link compose}. */
@@ -59,6 +60,8 @@ export interface ComposedLayer<Ls extends readonly unknown[]> {
  * typed `Layer<In, Out>` must accept what the layer inside it produces, or the call does not compile.
  * `compose()` with no layers returns the service itself.
  *
+ * @throws CacheError `INVALID_OPTION` when an argument is not a function.
+ *
  * @example
  * const resilient = compose(
  *   circuitBreaker({ failureThreshold: 5, cooldown: "30s" }),
@@ -67,6 +70,14 @@ export interface ComposedLayer<Ls extends readonly unknown[]> {
  * )(tierAsService(redisTier));
  */
 export function compose<const Ls extends readonly AnyLayer[]>(...layers: Ls): ComposedLayer<Ls> {
+  layers.forEach((layer, i) => {
+    if (typeof layer !== "function") {
+      throw new CacheError(
+        "INVALID_OPTION",
+        `\`layers[${i}]\` must be a layer (a function from service to service)`,
+      );
+    }
+  });
   const wrap = (service: AnyService): AnyService => {
     let outer = service;
     for (let i = layers.length - 1; i >= 0; i--) {

@@ -26,6 +26,11 @@ describe("compose", () => {
     expect(log).toEqual(["a>", "b>", "c>", "service(qabc)", "<c", "<b", "<a"]);
   });
 
+  it("rejects a layer that is not a function with INVALID_OPTION naming its position", () => {
+    const notALayer = { call: () => Promise.resolve() } as unknown as Layer<Service<string, string>>;
+    expect(() => compose(recording([], "a"), notALayer)).toThrow(/`layers\[1\]` must be a layer/);
+  });
+
   it("returns the service itself when given no layers", () => {
     const service: Service<number, number> = { call: async (n) => n };
     expect(compose()(service)).toBe(service);
