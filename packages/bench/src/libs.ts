@@ -1,15 +1,12 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { CACHE_EVENT_CHANNEL, Cache } from "@cachet/core";
-import { RedisTier } from "@cachet/redis";
-import KeyvRedis from "@keyv/redis";
-import { BentoCache, bentostore } from "bentocache";
-import { memoryDriver } from "bentocache/drivers/memory";
-import { redisDriver } from "bentocache/drivers/redis";
-import { createCache } from "cache-manager";
-import { Cacheable, CacheableMemory, createKeyv } from "cacheable";
-import { Redis } from "ioredis";
-import { Keyv } from "keyv";
+import type { Cache } from "@cachet/core";
+import type { BentoCache, bentostore } from "bentocache";
+import type { Cacheable } from "cacheable";
+import type { createCache } from "cache-manager";
 import { LRUCache } from "lru-cache";
+
+// Libraries are imported when a measurement builds them, so each measurement process loads only
+// the library it measures (startup time, not measured, but it adds up over hundreds of processes).
 
 /** The value every scenario caches: a small user record (about 100 bytes as JSON). */
 export interface Value {
@@ -109,7 +106,7 @@ function cacheManagerSubject(cache: ReturnType<typeof createCache>): Subject {
 }
 
 /** Builds an in-process cache holding up to `max` entries. */
-export function createL1(lib: L1Lib, max: number): Subject {
+export async function createL1(lib: L1Lib, max: number): Promise<Subject> {
   switch (lib) {
     case "lru-cache":
       return lruSubject(new LRUCache<string, Value>({ max }));
@@ -131,9 +128,12 @@ export function createL1(lib: L1Lib, max: number): Subject {
         close: () => Promise.resolve(),
       };
     }
-    case "cachet":
+    case "cachet": {
+      const { Cache } = await import("@cachet/core");
       return cachetSubject(Cache.builder<string, Value>().memory({ maxEntries: max }).ttl(TTL_MS).build());
-    case "cachet-listener":
+    }
+    case "cachet-listener": {
+      const { Cache } = await import("@cachet/core");
       return cachetSubject(
         Cache.builder<string, Value>()
           .memory({ maxEntries: max })
@@ -141,7 +141,9 @@ export function createL1(lib: L1Lib, max: number): Subject {
           .onEvent(() => {})
           .build(),
       );
+    }
     case "cachet-channel": {
+      const { Cache, CACHE_EVENT_CHANNEL } = await import("@cachet/core");
       const onMessage = (): void => {};
       subscribe(CACHE_EVENT_CHANNEL, onMessage);
       return cachetSubject(
@@ -150,7 +152,9 @@ export function createL1(lib: L1Lib, max: number): Subject {
       );
     }
     case "bentocache":
-    case "bentocache-noser":
+    case "bentocache-noser": {
+      const { BentoCache, bentostore } = await import("bentocache");
+      const { memoryDriver } = await import("bentocache/drivers/memory");
       return bentoSubject(
         new BentoCache({
           default: "cache",
@@ -160,14 +164,21 @@ export function createL1(lib: L1Lib, max: number): Subject {
           },
         }),
       );
-    case "cacheable":
+    }
+    case "cacheable": {
+      const { Cacheable, createKeyv } = await import("cacheable");
       return cacheableSubject(
         new Cacheable({ primary: createKeyv({ ttl: TTL_MS, lruSize: max }), ttl: TTL_MS }),
       );
-    case "cache-manager":
+    }
+    case "cache-manager": {
+      const { createCache } = await import("cache-manager");
+      const { CacheableMemory } = await import("cacheable");
+      const { Keyv } = await import("keyv");
       return cacheManagerSubject(
         createCache({ stores: [new Keyv({ store: new CacheableMemory({ ttl: TTL_MS, lruSize: max }) })] }),
       );
+    }
   }
 }
 
@@ -194,11 +205,12 @@ export interface TieredOptions {
  * Builds an L1 + Redis L2 cache (or, for `ioredis*`, a raw client storing JSON), each configured
  * as its README shows for two tiers.
  */
-export function createTiered(lib: L2Lib, options: TieredOptions): Subject {
+export async function createTiered(lib: L2Lib, options: TieredOptions): Promise<Subject> {
   const { url, host, port, l1Max } = options;
   switch (lib) {
     case "ioredis":
     case "ioredis-autopipeline": {
+      const { Redis } = await import("ioredis");
       const redis = new Redis({ host, port, enableAutoPipelining: lib === "ioredis-autopipeline" });
       return {
         get: (key) => redis.get(key),
@@ -213,7 +225,9 @@ export function createTiered(lib: L2Lib, options: TieredOptions): Subject {
         close: () => redis.quit().then(() => undefined),
       };
     }
-    case "cachet":
+    case "cachet": {
+      const { Cache } = await import("@cachet/core");
+      const { RedisTier } = await import("@cachet/redis");
       return cachetSubject(
         Cache.builder<string, Value>()
           .memory({ maxEntries: l1Max })
@@ -225,7 +239,11 @@ export function createTiered(lib: L2Lib, options: TieredOptions): Subject {
           )
           .build(),
       );
-    case "bentocache":
+    }
+    case "bentocache": {
+      const { BentoCache, bentostore } = await import("bentocache");
+      const { memoryDriver } = await import("bentocache/drivers/memory");
+      const { redisDriver } = await import("bentocache/drivers/redis");
       return bentoSubject(
         new BentoCache({
           default: "cache",
@@ -237,7 +255,10 @@ export function createTiered(lib: L2Lib, options: TieredOptions): Subject {
           },
         }),
       );
-    case "cacheable":
+    }
+    case "cacheable": {
+      const { Cacheable, createKeyv } = await import("cacheable");
+      const { default: KeyvRedis } = await import("@keyv/redis");
       return cacheableSubject(
         new Cacheable({
           primary: createKeyv({ ttl: TTL_MS, lruSize: l1Max }),
@@ -245,7 +266,12 @@ export function createTiered(lib: L2Lib, options: TieredOptions): Subject {
           ttl: TTL_MS,
         }),
       );
-    case "cache-manager":
+    }
+    case "cache-manager": {
+      const { createCache } = await import("cache-manager");
+      const { CacheableMemory } = await import("cacheable");
+      const { Keyv } = await import("keyv");
+      const { default: KeyvRedis } = await import("@keyv/redis");
       return cacheManagerSubject(
         createCache({
           stores: [
@@ -254,5 +280,6 @@ export function createTiered(lib: L2Lib, options: TieredOptions): Subject {
           ],
         }),
       );
+    }
   }
 }

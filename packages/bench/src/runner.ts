@@ -1,37 +1,36 @@
 // One measurement in a fresh process: `node --expose-gc runner.js <scenario> <library> <settings-json>`.
 // Sends `{ ok: true, metrics }` or `{ ok: false, error }` to the parent over IPC (or prints it as
 // JSON when run by hand), then exits, so nothing a library leaves running can delay the next run.
-import { runHttp } from "./scenarios/http.js";
-import { runL1Hit, runMixed } from "./scenarios/l1.js";
-import { runL2Hit } from "./scenarios/l2.js";
-import { runMemory } from "./scenarios/memory.js";
-import { runResilience } from "./scenarios/resilience.js";
-import { runStampede } from "./scenarios/stampede.js";
 import type { Metrics, RunSettings } from "./scenarios/types.js";
 
 /** What a measurement process reports. */
 export type RunnerMessage = { ok: true; metrics: Metrics } | { ok: false; error: string };
 
-function measure(scenario: string, lib: string, settings: RunSettings): Promise<Metrics> {
+// Scenario modules (and through them, libraries) are imported on demand: a process loads only
+// what its one measurement needs.
+async function measure(scenario: string, lib: string, settings: RunSettings): Promise<Metrics> {
   const l1 = /^(l1|listener)-(get|goi)-(seq|256)$/.exec(scenario);
-  if (l1) return runL1Hit(lib, l1[2] as "get" | "goi", l1[3] === "seq" ? 1 : 256, settings);
+  if (l1) {
+    const { runL1Hit } = await import("./scenarios/l1.js");
+    return runL1Hit(lib, l1[2] as "get" | "goi", l1[3] === "seq" ? 1 : 256, settings);
+  }
   const http = /^http-(node|fetch|fastify)$/.exec(scenario);
-  if (http) return runHttp(http[1]!, lib, settings);
+  if (http) return (await import("./scenarios/http.js")).runHttp(http[1]!, lib, settings);
   switch (scenario) {
     case "memory":
-      return runMemory(lib, settings);
+      return (await import("./scenarios/memory.js")).runMemory(lib, settings);
     case "stampede-l1":
-      return runStampede(lib, false, settings);
+      return (await import("./scenarios/stampede.js")).runStampede(lib, false, settings);
     case "stampede-l2":
-      return runStampede(lib, true, settings);
+      return (await import("./scenarios/stampede.js")).runStampede(lib, true, settings);
     case "mixed":
-      return runMixed(lib, settings);
+      return (await import("./scenarios/l1.js")).runMixed(lib, settings);
     case "l2-hit":
-      return runL2Hit(lib, settings);
+      return (await import("./scenarios/l2.js")).runL2Hit(lib, settings);
     case "resilience":
-      return runResilience(lib, settings);
+      return (await import("./scenarios/resilience.js")).runResilience(lib, settings);
     default:
-      return Promise.reject(new Error(`unknown scenario ${scenario}`));
+      throw new Error(`unknown scenario ${scenario}`);
   }
 }
 

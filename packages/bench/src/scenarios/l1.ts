@@ -13,7 +13,7 @@ function keyNames(n: number): string[] {
 }
 
 function durations(settings: RunSettings): { warmupMs: number; durationMs: number } {
-  return settings.quick ? { warmupMs: 60, durationMs: 150 } : { warmupMs: 250, durationMs: 700 };
+  return settings.quick ? { warmupMs: 60, durationMs: 150 } : { warmupMs: 200, durationMs: 500 };
 }
 
 /** L1 hits through `get` or `getOrInsert`, sequential or 256 in flight; also the listener scenarios. */
@@ -32,7 +32,7 @@ export async function runL1Hit(
     const result = measureSyncOps((i) => lru.get(keys[sequence[i & mask]!]!), durations(settings));
     return { opsPerSec: result.opsPerSec };
   }
-  const subject = createL1(lib as L1Lib, KEYS);
+  const subject = await createL1(lib as L1Lib, KEYS);
   for (let i = 0; i < KEYS; i++) await subject.set(keys[i]!, makeValue(i));
   const load = (): Promise<Value> =>
     Promise.reject(new Error("a hit-path benchmark must not call its loader"));
@@ -55,7 +55,7 @@ export async function runMixed(lib: string, settings: RunSettings): Promise<Metr
   const writes = new Uint8Array(SEQUENCE);
   for (let i = 0; i < SEQUENCE; i++) writes[i] = random() < 0.1 ? 1 : 0;
   const mask = SEQUENCE - 1;
-  const subject = createL1(lib as L1Lib, 10_000);
+  const subject = await createL1(lib as L1Lib, 10_000);
   let reads = 0;
   let hits = 0;
   const call = async (i: number): Promise<void> => {

@@ -14,7 +14,12 @@ export async function runL2Hit(lib: string, settings: RunSettings): Promise<Metr
   const redis = await ownRedis();
   let subject: Subject | undefined;
   try {
-    subject = createTiered(lib as L2Lib, { url: redis.url, host: redis.host, port: redis.port, l1Max: 100 });
+    subject = await createTiered(lib as L2Lib, {
+      url: redis.url,
+      host: redis.host,
+      port: redis.port,
+      l1Max: 100,
+    });
     const s = subject;
     const keys = Array.from({ length: n }, (_, i) => `user:${i}`);
     for (let i = 0; i < n; i += 256) {
@@ -32,8 +37,8 @@ export async function runL2Hit(lib: string, settings: RunSettings): Promise<Metr
       samples.add(performance.now() - started);
       if (found === undefined || found === null) misses++;
     };
-    const warmupMs = settings.quick ? 150 : 300;
-    const durationMs = settings.quick ? 300 : 1_000;
+    const warmupMs = settings.quick ? 150 : 250;
+    const durationMs = settings.quick ? 300 : 800;
     await measureOps(call, { inFlight: 256, warmupMs, durationMs: 1 });
     samples = new Samples(4_000_000);
     misses = 0;

@@ -1,8 +1,3 @@
-import { Cache } from "@cachet/core";
-import { RedisTier } from "@cachet/redis";
-import { BentoCache, bentostore } from "bentocache";
-import { memoryDriver } from "bentocache/drivers/memory";
-import { redisDriver } from "bentocache/drivers/redis";
 import { makeValue } from "../libs.js";
 import type { Value } from "../libs.js";
 import { sleep } from "../measure.js";
@@ -28,6 +23,8 @@ export async function runResilience(lib: string, settings: RunSettings): Promise
   try {
     let getOrInsert: GetOrInsert;
     if (lib === "cachet") {
+      const { Cache } = await import("@cachet/core");
+      const { RedisTier } = await import("@cachet/redis");
       const cache = Cache.builder<string, Value>()
         .memory({ maxEntries: 1_000 })
         .ttl(TTL_MS)
@@ -48,6 +45,9 @@ export async function runResilience(lib: string, settings: RunSettings): Promise
         lib === "bentocache"
           ? { host: redis.host, port: redis.port }
           : { host: redis.host, port: redis.port, enableOfflineQueue: false, maxRetriesPerRequest: 0 };
+      const { BentoCache, bentostore } = await import("bentocache");
+      const { memoryDriver } = await import("bentocache/drivers/memory");
+      const { redisDriver } = await import("bentocache/drivers/redis");
       const bento = new BentoCache({
         default: "cache",
         ttl: TTL_MS,
@@ -80,7 +80,7 @@ export async function runResilience(lib: string, settings: RunSettings): Promise
     failing = true;
     loaderCalls = 0;
 
-    const totalMs = settings.quick ? 1_200 : 4_000;
+    const totalMs = settings.quick ? 1_200 : 3_000;
     const up = new Samples(2_000_000);
     const down = new Samples(2_000_000);
     let served = 0;

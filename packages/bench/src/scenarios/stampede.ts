@@ -63,8 +63,13 @@ export async function runStampede(lib: string, withL2: boolean, _settings: RunSe
       getOrInsert = lruFetchSubject();
     } else {
       subject = redis
-        ? createTiered(lib as L2Lib, { url: redis.url, host: redis.host, port: redis.port, l1Max: 10_000 })
-        : createL1(lib as L1Lib, 10_000);
+        ? await createTiered(lib as L2Lib, {
+            url: redis.url,
+            host: redis.host,
+            port: redis.port,
+            l1Max: 10_000,
+          })
+        : await createL1(lib as L1Lib, 10_000);
       const s = subject;
       getOrInsert = (key, load) => s.getOrInsert(key, load);
     }
