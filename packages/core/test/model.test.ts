@@ -9,7 +9,7 @@ const TTL = 1_000;
 type Slot = { value: number; expiresAt: number } | undefined;
 
 type Op =
-  | { kind: "insert"; key: number; value: number; ttl?: number }
+  | { kind: "insert"; key: number; value: number; ttl?: number | undefined }
   | { kind: "remoteWrite"; key: number; value: number; ttl: number }
   | { kind: "invalidate"; key: number }
   | { kind: "get"; key: number }
