@@ -268,7 +268,15 @@ export class HttpCacheEngine {
     this.#isServerMode = mode === "server";
     this.#clock = options.clock ?? systemClock;
     this.#keyOf = options.keyOf ?? defaultKeyOf;
-    this.#onError = options.onError ?? (() => undefined);
+    const onError = options.onError;
+    // A reporting callback that throws must not turn into an unhandled rejection.
+    this.#onError = (error) => {
+      try {
+        onError?.(error);
+      } catch {
+        // ignored on purpose
+      }
+    };
     this.#methods = new Set((policy.methods ?? ["GET", "HEAD"]).map((m) => m.toUpperCase()));
     for (const m of this.#methods) {
       if (m !== "GET" && m !== "HEAD") {
@@ -428,7 +436,11 @@ export class HttpCacheEngine {
     }
     if (entry === undefined) return undefined;
     const value = entry.value;
-    const primaryTtlLeft = entry.remainingTtl(this.#clock.now());
+    // Computed by hand: a structural store may hand back plain objects without CacheEntry's methods.
+    const primaryTtlLeft =
+      entry.ttl === undefined || entry.cachedAt === undefined
+        ? undefined
+        : entry.cachedAt + entry.ttl - this.#clock.now();
     if (value.kind === "response") {
       return value.varyFields.length === 0
         ? { stored: value, storeKey: key, index: undefined, primaryTtlLeft }
@@ -614,7 +626,7 @@ export class HttpCacheEngine {
       const responseAt = this.#clock.now();
       if (response.status === 304 && validated) {
         await drain(response.body);
-        const refreshed = await this.#freshen(request, stale, response.headers, requestAt, responseAt);
+        const refreshed = await this.#freshen(request, key, stale, response.headers, requestAt, responseAt);
         return await this.#answer(
           request,
           client,
@@ -649,6 +661,7 @@ export class HttpCacheEngine {
 
   async #freshen(
     request: HttpRequestInfo,
+    key: string,
     found: Found,
     headers304: HeaderPairs,
     requestAt: number,
@@ -685,7 +698,11 @@ export class HttpCacheEngine {
     };
     const ttl = this.#retention(refreshed, meta.initialAge);
     if (ttl > 0 && meta.isStorable) {
-      await this.#put(found.storeKey, refreshed, ttl, found.index, found.primaryTtlLeft);
+      await this.#put(found.storeKey, refreshed, ttl);
+      // a freshened variant may outlive its index: extend the index too
+      if (found.index !== undefined && (found.primaryTtlLeft === undefined || found.primaryTtlLeft < ttl)) {
+        await this.#put(key, found.index, ttl);
+      }
     } else {
       await this.#safeInvalidate(found.storeKey);
     }
@@ -905,11 +922,14 @@ export class HttpCacheEngine {
       for (const tag of value.split(TAG_SEPARATORS)) if (tag.length > 0) tags.add(tag);
     }
     if (this.#tagsOf !== undefined) for (const tag of this.#tagsOf(request, response)) tags.add(tag);
+    const existing =
+      previous?.index === undefined
+        ? await this.#lookupIndex(key)
+        : { index: previous.index, ttlLeft: previous.primaryTtlLeft };
     if (varyFields.length === 0) {
       // A plain response for a resource that has compressed variants: key it on Accept-Encoding
       // too, or it would replace the index and hide the compressed variants.
-      const current = previous?.index ?? (await this.#lookupIndex(key));
-      if (current?.fields.includes("accept-encoding") === true) varyFields = current.fields;
+      if (existing?.index.fields.includes("accept-encoding") === true) varyFields = existing.index.fields;
     }
     let stored: Uint8Array = body;
     let isCompressed = false;
@@ -945,52 +965,44 @@ export class HttpCacheEngine {
     const ttl = this.#retention(value, meta.initialAge);
     if (ttl <= 0) return;
     if (varyFields.length === 0) {
-      await this.#put(key, value, ttl, undefined, undefined);
+      await this.#put(key, value, ttl);
       return;
     }
-    let index = previous?.index;
-    if (index === undefined || !sameValues(index.fields, varyFields)) {
-      const current = await this.#lookupIndex(key);
-      index =
-        current !== undefined && sameValues(current.fields, varyFields)
-          ? current
-          : { kind: "variants", fields: varyFields, generation: randomUUID() };
-    }
-    await this.#put(variantKeyOf(key, index.generation, value.varyValues), value, ttl, undefined, undefined);
-    await this.#put(key, index, ttl, undefined, undefined);
+    const current = existing ?? (await this.#lookupIndex(key));
+    const isReused = current !== undefined && sameValues(current.index.fields, varyFields);
+    const index: StoredVariants = isReused
+      ? current.index
+      : { kind: "variants", fields: varyFields, generation: randomUUID() };
+    await this.#put(variantKeyOf(key, index.generation, value.varyValues), value, ttl);
+    // The index lives as long as its longest-lived variant.
+    if (!isReused || (current.ttlLeft !== undefined && current.ttlLeft < ttl))
+      await this.#put(key, index, ttl);
   }
 
-  async #lookupIndex(key: string): Promise<StoredVariants | undefined> {
+  async #lookupIndex(
+    key: string,
+  ): Promise<{ index: StoredVariants; ttlLeft: number | undefined } | undefined> {
     try {
       const entry = await this.#store.get(key);
-      return entry?.value.kind === "variants" ? entry.value : undefined;
+      if (entry?.value.kind !== "variants") return undefined;
+      const ttlLeft =
+        entry.ttl === undefined || entry.cachedAt === undefined
+          ? undefined
+          : entry.cachedAt + entry.ttl - this.#clock.now();
+      return { index: entry.value, ttlLeft };
     } catch (error) {
       this.#onError(error);
       return undefined;
     }
   }
 
-  async #put(
-    key: string,
-    value: HttpCacheValue,
-    ttl: number,
-    index: StoredVariants | undefined,
-    indexTtlLeft: number | undefined,
-  ): Promise<void> {
-    const now = this.#clock.now();
+  async #put(key: string, value: HttpCacheValue, ttl: number): Promise<void> {
     const tags = value.kind === "response" ? value.tags : undefined;
     try {
-      await this.#store.insert(key, new CacheEntry(value, { ttl: Math.ceil(ttl), cachedAt: now, tags }));
-      if (index !== undefined && value.kind === "response") {
-        // a freshened variant may outlive its index: extend the index too
-        const indexKey = key.slice(0, key.indexOf("\n"));
-        if (indexTtlLeft === undefined || indexTtlLeft < ttl) {
-          await this.#store.insert(
-            indexKey,
-            new CacheEntry<HttpCacheValue>(index, { ttl: Math.ceil(ttl), cachedAt: now }),
-          );
-        }
-      }
+      await this.#store.insert(
+        key,
+        new CacheEntry(value, { ttl: Math.ceil(ttl), cachedAt: this.#clock.now(), tags }),
+      );
     } catch (error) {
       this.#onError(error);
     }
