@@ -6,7 +6,7 @@ import Fastify from "fastify";
 import { createHttpCache } from "../../src/http/http-cache.js";
 import type { FetchHandler } from "../../src/http/fetch-adapter.js";
 import type { HttpCacheStore, HttpCacheValue } from "../../src/http/stored-response.js";
-import { listen, read, startOrigin, wholeSecondClock } from "./fixtures.js";
+import { listen, read, startOrigin, until, wholeSecondClock } from "./fixtures.js";
 import type { Listening, Origin } from "./fixtures.js";
 
 // Jest runs these files as CommonJS without esModuleInterop: take the function whichever way it comes.
@@ -171,6 +171,33 @@ describe("Fastify face", () => {
     expect(hit.headers.get("content-type")).toContain("application/json");
     expect(await read(hit)).toEqual({ status: 200, body: '{"hello":"world","calls":1}', xCache: "HIT" });
     expect(calls).toBe(1);
+  });
+});
+
+describe("Fastify face, revalidation in the background", () => {
+  it("serves STALE and runs the route again behind the client's back", async () => {
+    const clock = wholeSecondClock();
+    const store = new MockCache<string, HttpCacheValue>({ clock });
+    const cache = createHttpCache({ cache: store, clock });
+    const app = Fastify();
+    let calls = 0;
+    await app.register(cache.fastify);
+    app.get("/swr", async (_request, reply) => {
+      calls++;
+      void reply.header("cache-control", "max-age=10, stale-while-revalidate=60");
+      return `version ${calls}`;
+    });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    closers.push(() => app.close());
+    const address = app.server.address();
+    const url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/swr`;
+    await (await fetch(url)).text();
+    clock.advance(20_000);
+    expect(await read(await fetch(url))).toEqual({ status: 200, body: "version 1", xCache: "STALE" });
+    await until(() => calls === 2 && store.calls.filter((c) => c.op === "insert").length === 2);
+    const next = await read(await fetch(url));
+    expect(next).toEqual({ status: 200, body: "version 2", xCache: "HIT" });
+    expect(calls).toBe(2);
   });
 });
 
