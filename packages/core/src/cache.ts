@@ -312,8 +312,11 @@ export class Cache<K, V> {
           return Promise.resolve(this.#valueMode === "clone" ? cloneEntry(entry) : entry);
         }
         stale = entry;
+        this.#tierStats[0]!.misses++;
+        if (this.#observed()) this.#emit("expired", "get", key, this.#slots[0]!.name);
       } else {
         this.#tierStats[0]!.misses++;
+        if (this.#observed()) this.#emit("miss", "get", key, this.#slots[0]!.name);
       }
       return this.#getSlow(key, 1, stale);
     }
@@ -373,11 +376,14 @@ export class Cache<K, V> {
         const index = pending[j]!;
         const entry = found[j];
         if (entry !== undefined && !entry.isExpiredAt(Math.max(now, at))) {
+          if (this.#observed()) this.#emit("hit", "getMany", keys[index], slot.name);
           this.#tierStats[t]!.hits++;
           this.#hits++;
           if (t > 0 && tickets) this.#promote(keys[index]!, entry, t, tickets[j]!, at, "getMany");
           results[index] = this.#out(entry);
         } else {
+          if (this.#observed())
+            this.#emit(entry === undefined ? "miss" : "expired", "getMany", keys[index], slot.name);
           this.#tierStats[t]!.misses++;
           still.push(index);
         }
@@ -441,7 +447,13 @@ export class Cache<K, V> {
       this.#loads++;
       const started = this.#clock.now();
       try {
-        const loaded = await loadMany(missing, { signal: controller.signal, background: false });
+        if (this.#observed()) this.#emit("loader_started", "getOrInsertMany", undefined, undefined);
+        const run = () =>
+          Promise.resolve(loadMany(missing, { signal: controller.signal, background: false }));
+        const trace = this.#traceLoader;
+        const loaded = await (trace
+          ? trace(this.#traced(undefined, "getOrInsertMany", undefined, false), run)
+          : run());
         const map = loaded instanceof Map ? (loaded as ReadonlyMap<K, V | CacheEntry<V>>) : new Map(loaded);
         const now = this.#clock.now();
         const writes: (readonly [K, CacheEntry<V>, Ticket<K>])[] = [];
@@ -464,7 +476,10 @@ export class Cache<K, V> {
         this.#loadErrors++;
         const failure = new CacheError("LOADER", "`loadMany` failed", { cause: error });
         for (const job of toLoad.values()) job.flight.fail(failure);
-        this.#emit("loader_failed", "getOrInsertMany", undefined, undefined, { error });
+        this.#emit("loader_failed", "getOrInsertMany", undefined, undefined, {
+          error,
+          durationMs: this.#clock.now() - started,
+        });
         throw failure;
       } finally {
         options?.signal?.removeEventListener("abort", onAbort);
@@ -511,7 +526,9 @@ export class Cache<K, V> {
     if (this.#closed) throw this.#closedError();
     this.#supersede(key);
     await this.#settleTiers(
-      this.#slots.map((slot, i) => this.#tierCall(slot, i, () => slot.tier.invalidate(key))),
+      this.#slots.map((slot, i) =>
+        this.#tierCall(slot, i, () => slot.tier.invalidate(key), "invalidate", key),
+      ),
       true,
     );
     this.#refreshNotBefore.delete(key);
@@ -526,7 +543,7 @@ export class Cache<K, V> {
     if (this.#closed) throw this.#closedError();
     this.#supersedeAll();
     await this.#settleTiers(
-      this.#slots.map((slot, i) => this.#tierCall(slot, i, () => slot.tier.clear())),
+      this.#slots.map((slot, i) => this.#tierCall(slot, i, () => slot.tier.clear(), "clear")),
       true,
     );
     if (this.#bus !== undefined) await this.#publish({ type: "clear", cache: this.name });
@@ -742,7 +759,7 @@ export class Cache<K, V> {
       if (!slot.promotion.shouldPromote(entry)) continue;
       const copy = capTtl(entry, slot.ttl, now);
       this.#background.add(
-        this.#tierCall(slot, j, () => slot.tier.insert(key, copy)).then((error) => {
+        this.#tierCall(slot, j, () => slot.tier.insert(key, copy), operation, key).then((error) => {
           if (error === undefined && this.#observed()) this.#emit("promotion", operation, key, slot.name);
         }, noop),
       );
@@ -784,8 +801,11 @@ export class Cache<K, V> {
           return Promise.resolve(this.#valueMode === "clone" ? structuredClone(entry.value) : entry.value);
         }
         stale = entry;
+        this.#tierStats[0]!.misses++;
+        if (this.#observed()) this.#emit("expired", operation, key, this.#slots[0]!.name);
       } else {
         this.#tierStats[0]!.misses++;
+        if (this.#observed()) this.#emit("miss", operation, key, this.#slots[0]!.name);
       }
     }
     return this.#loadShared(key, loader, options, operation, from, stale);
@@ -862,7 +882,10 @@ export class Cache<K, V> {
         }
         stale = newest(stale, found.stale);
       }
-      if (!background) this.#misses++;
+      if (!background) {
+        this.#misses++;
+        if (this.#observed()) this.#emit("miss", operation, key, undefined);
+      }
       if (stale !== undefined && isNegative(stale) && operation === "getOrInsert") stale = undefined;
 
       let now = this.#clock.now();
@@ -870,7 +893,7 @@ export class Cache<K, V> {
       if (stale !== undefined && policy.swr > 0 && staleAge < policy.swr) {
         // Stale-while-revalidate: answer now, keep loading for the cache.
         flight.settle(this.#serveStale(stale, key, operation));
-        if (this.#observed()) this.#emit("refresh_started", operation, key, undefined, { background: true });
+        if (this.#observed()) this.#emit("refresh_started", "refresh", key, undefined, { background: true });
         background = true;
       }
       // Only an expired entry stands in for a failed load; a refresh of a fresh entry just reports.
@@ -982,7 +1005,7 @@ export class Cache<K, V> {
             isStale: false,
           });
           if (this.#isCurrent(ticket) && !flight.superseded) {
-            this.#track(this.#writeAll(key, kept, "refresh", false, undefined));
+            this.#track(this.#writeAll(key, kept, background ? "refresh" : operation, false, undefined));
           }
           this.#refreshNotBefore.set(key, now + backoff);
           if (this.#observed()) this.#emit("fail_safe", operation, key, undefined, { error });
@@ -1027,7 +1050,7 @@ export class Cache<K, V> {
         entry = this.#toEntry(value, policy, now);
       }
       if (entry !== undefined && this.#isCurrent(ticket) && !flight.superseded) {
-        lastWrite = this.#writeAll(key, entry, "refresh", false, undefined);
+        lastWrite = this.#writeAll(key, entry, background ? "refresh" : operation, false, undefined);
         this.#track(lastWrite);
         if (background && this.#observed())
           this.#emit("refresh_hit", "refresh", key, undefined, { background });
@@ -1127,7 +1150,7 @@ export class Cache<K, V> {
         for (let j = index; j >= 0; j--) {
           const slot = this.#slots[j]!;
           const copy = capTtl(entry, slot.ttl, now);
-          this.#track(this.#tierCall(slot, j, () => slot.tier.insert(key, copy)));
+          this.#track(this.#tierCall(slot, j, () => slot.tier.insert(key, copy), "refresh", key));
         }
         if (this.#observed()) this.#emit("refresh_hit", "refresh", key, undefined, { background: true });
       } else if (this.#observed()) {
@@ -1186,10 +1209,14 @@ export class Cache<K, V> {
         const ttl = entry.ttl ?? slot.ttl;
         return [key, ttl === entry.ttl ? entry : entry.with({ ttl })] as const;
       });
-      return this.#tierCall(slot, i, () =>
-        slot.tier.insertMany
-          ? slot.tier.insertMany(entries)
-          : Promise.all(entries.map(([key, entry]) => slot.tier.insert(key, entry))).then(noop),
+      return this.#tierCall(
+        slot,
+        i,
+        () =>
+          slot.tier.insertMany
+            ? slot.tier.insertMany(entries)
+            : Promise.all(entries.map(([key, entry]) => slot.tier.insert(key, entry))).then(noop),
+        "getOrInsertMany",
       );
     });
     await this.#settleTiers(calls, false);
@@ -1636,6 +1663,7 @@ export class Cache<K, V> {
       keyHash: key === undefined ? undefined : hashKey(key),
       background,
     };
+    if (key !== undefined) call.key = key;
     if (tier !== undefined) call.tier = tier;
     return call;
   }

@@ -10,6 +10,11 @@ export interface TracedCall {
   readonly operation: CacheOperationName | "get" | "insert" | "invalidate" | "clear" | "getMany";
   /** Hash of the key, when the call concerns one key. */
   readonly keyHash: string | undefined;
+  /**
+   * The raw key, when the call concerns one key. Instrumentation must not record it unless the
+   * user opted in (`@cachet/telemetry` records only `keyHash` by default).
+   */
+  readonly key?: unknown;
   /** True for background refreshes. */
   readonly background?: boolean;
 }

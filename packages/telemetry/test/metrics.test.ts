@@ -35,8 +35,10 @@ describe("cache.event.count", () => {
     expect(await s.cache.getOrInsert("k", () => Promise.resolve("v"))).toBe("v");
     expect(await s.cache.getOrInsert("k", () => Promise.resolve("unused"))).toBe("v");
 
-    // No `miss` event for the memory tier: the core counts L1 misses in stats() only (see README).
     expect(await s.otel.eventCounts()).toEqual({
+      "miss get memory": 1,
+      "miss getOrInsert memory": 1,
+      "miss getOrInsert -": 1,
       "fallback get mock": 1,
       "miss get mock": 1,
       "miss get -": 1,
@@ -57,6 +59,7 @@ describe("cache.event.count", () => {
     expect(await cache.get("b")).toMatchObject({ value: "2" });
 
     expect(await s.otel.eventCounts()).toEqual({
+      "miss get memory": 1,
       "fallback get mock": 1,
       "hit get mock": 1,
       "promotion get memory": 1,
@@ -74,6 +77,8 @@ describe("cache.event.count", () => {
     expect(await cache.getOrInsert("k", () => Promise.resolve("v3"))).toBe("v2");
 
     expect(await s.otel.eventCounts()).toEqual({
+      "miss getOrInsert -": 1,
+      "miss getOrInsert memory": 1,
       "fallback getOrInsert mock": 1,
       "miss getOrInsert mock": 1,
       "loader_started getOrInsert -": 2,
@@ -101,7 +106,10 @@ describe("cache.event.count", () => {
       "miss getOrInsert mock": 1,
       "expired getOrInsert mock": 1,
       "stale_served getOrInsert -": 1,
-      "refresh_started getOrInsert -": 1,
+      "refresh_started refresh -": 1,
+      "expired getOrInsert memory": 1,
+      "miss getOrInsert -": 2,
+      "miss getOrInsert memory": 1,
       "loader_started getOrInsert -": 2,
       "loaded getOrInsert -": 2,
       "refresh_hit refresh -": 1,
@@ -115,6 +123,7 @@ describe("cache.event.count", () => {
     expect(await s.cache.get("x")).toBeUndefined();
 
     expect(await s.otel.eventCounts()).toEqual({
+      "miss get memory": 1,
       "fallback get mock": 1,
       "tier_error get mock TIER_FAILURE": 1,
       "miss get mock": 1,
@@ -136,6 +145,8 @@ describe("cache.event.count", () => {
     await rejected;
 
     expect(await s.otel.eventCounts()).toEqual({
+      "miss getOrInsert -": 1,
+      "miss getOrInsert memory": 1,
       "fallback getOrInsert mock": 1,
       "miss getOrInsert mock": 1,
       "loader_started getOrInsert -": 1,
@@ -155,6 +166,9 @@ describe("cache.event.count", () => {
     await clock.advanceAsync(0);
 
     expect(await s.otel.eventCounts()).toEqual({
+      "expired getOrInsert memory": 1,
+      "miss getOrInsert -": 2,
+      "miss getOrInsert memory": 1,
       "fallback getOrInsert mock": 2,
       "miss getOrInsert mock": 1,
       "expired getOrInsert mock": 1,
@@ -209,6 +223,7 @@ describe("cache.event.count", () => {
       expect(await cache.get("x")).toBeUndefined(); // the probe succeeds: closed again
 
       expect(await otel.eventCounts()).toEqual({
+        "miss get memory": 4,
         "fallback get mock": 4,
         "tier_error get mock TIER_FAILURE": 2,
         "breaker_open get mock": 1,

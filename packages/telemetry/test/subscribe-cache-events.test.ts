@@ -25,6 +25,7 @@ describe("subscribeCacheEvents", () => {
     await b.get("k");
     expect(seen.map((e) => [e.cache, e.type, e.tier, e.operation, e.keyHash])).toEqual([
       ["a", "inserted", undefined, "insert", hashKey("k")],
+      ["b", "miss", "memory", "get", hashKey("k")],
       ["b", "miss", undefined, "get", hashKey("k")],
     ]);
     expect(seen[0]!.key).toBeUndefined(); // raw keys only with .eventKeys(true)
@@ -33,7 +34,7 @@ describe("subscribeCacheEvents", () => {
     stop(); // harmless
     expect(channel(CACHE_EVENT_CHANNEL).hasSubscribers).toBe(false);
     await a.get("k");
-    expect(seen).toHaveLength(2);
+    expect(seen).toHaveLength(3);
     await a.close();
     await b.close();
   });
@@ -73,6 +74,8 @@ describe("subscribeCacheEvents", () => {
       await cache.getOrInsert("k", () => Promise.resolve("v"));
       await cache.getOrInsert("k", () => Promise.resolve("v"));
       expect(await otel.eventCounts()).toEqual({
+        "miss getOrInsert memory": 1,
+        "miss getOrInsert -": 1,
         "loader_started getOrInsert -": 1,
         "loaded getOrInsert -": 1,
         "hit getOrInsert memory": 1,
