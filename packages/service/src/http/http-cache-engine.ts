@@ -1180,16 +1180,28 @@ async function drain(body: AsyncIterable<Uint8Array> | null): Promise<void> {
 }
 
 /**
- * The default primary key: the normalized absolute URL (lower-case scheme and host, default port
- * dropped, fragment removed). It is method-independent so that `HEAD` is answered from the `GET`
- * response and unsafe methods invalidate it.
+ * The default primary key: the absolute URL with the scheme and host in lower case, the default
+ * port and the fragment dropped. The path and query are kept byte for byte: normalizing them
+ * (`/x/../a` → `/a`, `%2e`) would let a request the origin routes differently share the entry of
+ * another path, a classic cache-poisoning and cache-deception vector. The key is method-independent
+ * so that `HEAD` is answered from the `GET` response and unsafe methods invalidate it.
  */
 export function defaultKeyOf(request: HttpRequestInfo): string {
-  try {
-    const url = new URL(request.url);
-    url.hash = "";
-    return url.href;
-  } catch {
-    return request.url;
+  const url = request.url;
+  const hash = url.indexOf("#");
+  const bare = hash === -1 ? url : url.slice(0, hash);
+  const schemeEnd = bare.indexOf("://");
+  if (schemeEnd === -1) return bare;
+  const pathStart = bare.indexOf("/", schemeEnd + 3);
+  const scheme = bare.slice(0, schemeEnd).toLowerCase();
+  let authority = (
+    pathStart === -1 ? bare.slice(schemeEnd + 3) : bare.slice(schemeEnd + 3, pathStart)
+  ).toLowerCase();
+  if (
+    (scheme === "http" && authority.endsWith(":80")) ||
+    (scheme === "https" && authority.endsWith(":443"))
+  ) {
+    authority = authority.slice(0, authority.lastIndexOf(":"));
   }
+  return `${scheme}://${authority}${pathStart === -1 ? "/" : bare.slice(pathStart)}`;
 }

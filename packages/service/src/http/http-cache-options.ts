@@ -171,7 +171,7 @@ export interface HttpCacheOptions {
    * The primary cache key of a request, or `undefined` to bypass the cache for it. `Vary` selection
    * is applied on top. Requests for one resource must map to one key whatever their method, so
    * that `HEAD` reuses `GET` and unsafe methods invalidate it.
-   * @default method-independent key from the normalized absolute URL (scheme, host as the server saw it, path and query)
+   * @default the absolute URL: scheme and host (as the server saw it) lower-cased, default port and fragment dropped, path and query byte for byte
    */
   keyOf?: (request: HttpRequestInfo) => string | undefined;
   /** What is stored and for how long. */

@@ -67,18 +67,23 @@ export function forward(originUrl: string, req: IncomingMessage, res: ServerResp
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
   }
-  const upstream = httpRequest(
-    `${originUrl}${req.url ?? "/"}`,
-    { method: req.method, headers },
-    (response) => {
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(response.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-      }
-      res.writeHead(response.statusCode ?? 502, out);
-      response.pipe(res);
-    },
-  );
+  const target = new URL(originUrl);
+  // the path as received: a URL string would normalize dot segments on the way
+  const options = {
+    host: target.hostname,
+    port: target.port,
+    path: req.url ?? "/",
+    method: req.method,
+    headers,
+  };
+  const upstream = httpRequest(options, (response) => {
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+    }
+    res.writeHead(response.statusCode ?? 502, out);
+    response.pipe(res);
+  });
   upstream.on("error", (error) => {
     if (res.headersSent) res.destroy(error);
     else {

@@ -14,7 +14,11 @@ function rawGet(
   headers: Record<string, string>,
 ): Promise<{ status: number; body: string; xCache: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers, agent: false }, (res) => {
+    const target = new URL(url);
+    const slash = url.indexOf("/", url.indexOf("://") + 3);
+    const path = url.slice(slash); // as written: new URL() would resolve dot segments
+    const options = { host: target.hostname, port: target.port, path, headers, agent: false };
+    const req = httpRequest(options, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
@@ -140,6 +144,33 @@ describe("Authorization (RFC 9111 §3.5) and users", () => {
     expect(await read(await h.get("/", { headers: { cookie: "u=alice" } }))).toEqual({
       status: 200,
       body: "hello u=alice",
+      xCache: "HIT",
+    });
+  });
+});
+
+describe("key normalization", () => {
+  it("keeps the path byte for byte: a dot-segment path never shares the entry of the path it resolves to", async () => {
+    h = await startHarness((req, res) => {
+      // like Express: the raw path is routed, so /x/../a is not /a
+      const found = req.url === "/a";
+      res.writeHead(found ? 200 : 404, { "cache-control": "max-age=60" });
+      res.end(found ? "the page" : "not found");
+    });
+    expect((await rawGet(`${h.proxy.url}/x/../a`, {})).status).toBe(404);
+    expect((await rawGet(`${h.proxy.url}/x/%2e%2e/a`, {})).status).toBe(404);
+    expect(await rawGet(`${h.proxy.url}/a`, {})).toEqual({ status: 200, body: "the page", xCache: "MISS" });
+  });
+
+  it("lower-cases the host and drops the default port", async () => {
+    h = await startHarness((_req, res, n) => {
+      res.writeHead(200, { "cache-control": "max-age=60" });
+      res.end(`body ${n}`);
+    });
+    await rawGet(`${h.proxy.url}/a`, { host: "Example.COM:80" });
+    expect(await rawGet(`${h.proxy.url}/a`, { host: "example.com" })).toEqual({
+      status: 200,
+      body: "body 1",
       xCache: "HIT",
     });
   });
