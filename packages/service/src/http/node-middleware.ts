@@ -29,13 +29,15 @@ function requestInfo(req: IncomingMessage): HttpRequestInfo {
   // A snapshot: the cache edits req.headers for the origin (validators, stripped fields) and must
   // still see what the client sent.
   const headers: IncomingHttpHeaders = { ...req.headers };
-  const raw = req.url ?? "/";
+  // Express and Connect strip the mount path from req.url; originalUrl keeps the full path.
+  const raw = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? "/";
   let url: string;
   if (raw.startsWith("http://") || raw.startsWith("https://")) {
     url = raw;
   } else {
     const scheme = (req.socket as Partial<TLSSocket>).encrypted === true ? "https" : "http";
-    const host = headers.host ?? `${req.socket.localAddress ?? "localhost"}:${req.socket.localPort ?? 80}`;
+    const authority = headers.host ?? (headers[":authority"] as string | undefined);
+    const host = authority ?? `${req.socket.localAddress ?? "localhost"}:${req.socket.localPort ?? 80}`;
     url = `${scheme}://${host}${raw.startsWith("/") ? raw : `/${raw}`}`;
   }
   return {

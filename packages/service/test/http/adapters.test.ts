@@ -131,6 +131,28 @@ describe("Express face", () => {
     expect(calls).toBe(2);
   });
 
+  it("keys on the full path when mounted under a prefix (req.originalUrl)", async () => {
+    const cache = createHttpCache({ cache: new MockCache<string, HttpCacheValue>() });
+    const app = express();
+    app.use("/api", cache.middleware());
+    app.use("/admin", cache.middleware());
+    app.get("/api/x", (_req, res) => void res.set("cache-control", "max-age=60").send("api"));
+    app.get("/admin/x", (_req, res) => void res.set("cache-control", "max-age=60").send("admin"));
+    const server = await listen(app);
+    closers.push(() => server.close());
+    expect((await read(await fetch(`${server.url}/api/x`))).body).toBe("api");
+    expect(await read(await fetch(`${server.url}/admin/x`))).toEqual({
+      status: 200,
+      body: "admin",
+      xCache: "MISS",
+    });
+    expect(await read(await fetch(`${server.url}/api/x`))).toEqual({
+      status: 200,
+      body: "api",
+      xCache: "HIT",
+    });
+  });
+
   it("passes errors of the store through as misses and reports them", async () => {
     const store = new MockCache<string, HttpCacheValue>();
     store.failAll("get");
