@@ -174,6 +174,41 @@ describe("response directives (standards mode, shared)", () => {
   });
 });
 
+describe("policy filters", () => {
+  it("storeHeaders keeps only the allowlisted fields (plus the ones the cache needs)", async () => {
+    h = await startHarness(
+      respond({ "cache-control": "max-age=60", "content-type": "text/plain", "x-keep": "1", "x-drop": "2" }),
+      { policy: { storeHeaders: ["x-keep"] } },
+    );
+    const miss = await h.get("/a");
+    expect(miss.headers.get("x-drop")).toBe("2"); // the first client gets the origin's response as is
+    await miss.text();
+    const hit = await h.get("/a");
+    expect([hit.headers.get("x-keep"), hit.headers.get("x-drop"), hit.headers.get("content-type")]).toEqual([
+      "1",
+      null,
+      "text/plain",
+    ]);
+    expect((await read(hit)).xCache).toBe("HIT");
+  });
+
+  it("statuses limits what is stored, even with explicit freshness", async () => {
+    h = await startHarness(respond({ "cache-control": "max-age=60" }, 404), { policy: { statuses: [200] } });
+    await (await h.get("/a")).text();
+    expect(await read(await h.get("/a"))).toEqual({ status: 404, body: "body 2", xCache: "MISS" });
+  });
+
+  it("cacheStatusHeader renames or removes the x-cache header", async () => {
+    h = await startHarness(respond({ "cache-control": "max-age=60" }), {
+      policy: { cacheStatusHeader: "cache-status" },
+    });
+    await (await h.get("/a")).text();
+    const hit = await h.get("/a");
+    expect([hit.headers.get("cache-status"), hit.headers.get("x-cache")]).toEqual(["HIT", null]);
+    await hit.text();
+  });
+});
+
 describe("request directives", () => {
   const fresh = { "cache-control": "max-age=600", etag: '"e1"' };
 
