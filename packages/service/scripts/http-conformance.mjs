@@ -86,7 +86,6 @@ function forwardHeaders(headers) {
 
 async function startCachetProxy(http, originUrl) {
   const { createHttpCache } = await import(pathToFileURL(join(here, "..", "dist", "index.js")).href);
-  const { CacheEntry } = await import("@cachet/tier");
   // A minimal Map-backed store: the suite measures HTTP semantics, not the storage tier.
   const map = new Map();
   const store = {
@@ -100,13 +99,12 @@ async function startCachetProxy(http, originUrl) {
       return entry;
     },
     async insert(key, entry) {
-      map.set(key, entry.cachedAt === undefined ? entry.with({ cachedAt: Date.now() }) : entry);
+      map.set(key, entry); // the HTTP cache always stamps cachedAt
     },
     async invalidate(key) {
       map.delete(key);
     },
   };
-  void CacheEntry;
   const cache = createHttpCache({
     cache: store,
     mode: "standards",
