@@ -1,0 +1,177 @@
+/**
+ * The bytes stored under each Redis key: a small binary header with the entry's metadata, then the
+ * codec's bytes for the value.
+ *
+ * ```
+ * offset  size  field
+ * 0       1     magic 0xCA
+ * 1       1     version (1)
+ * 2       1     flags: 1 = ttl, 2 = staleFor, 4 = tags
+ * 3       8     cachedAt, float64 BE (epoch ms)
+ * …       8     ttl, float64 BE            (flag 1)
+ * …       8     staleFor, float64 BE       (flag 2)
+ * …       var   tag count (varint), then per tag: byte length (varint) + UTF-8   (flag 4)
+ * …       1+n   codec name length + ASCII name (0 when the codec has none)
+ * …       rest  codec bytes
+ * ```
+ *
+ * float64 keeps fractional instants from a `ManualClock` exact. The version byte lets a later
+ * format be read side by side with this one; an unknown version is reported and treated as a miss.
+ */
+export const ENVELOPE_MAGIC = 0xca;
+export const ENVELOPE_VERSION = 1;
+
+const FLAG_TTL = 1;
+const FLAG_STALE = 2;
+const FLAG_TAGS = 4;
+
+/** Metadata carried in the envelope header. */
+export interface EnvelopeHeader {
+  cachedAt: number;
+  ttl: number | undefined;
+  staleFor: number;
+  tags: readonly string[];
+}
+
+/** A decoded envelope: header plus the codec's bytes (a view into the input, not a copy). */
+export interface DecodedEnvelope extends EnvelopeHeader {
+  codecName: string;
+  payload: Uint8Array;
+}
+
+/** Why bytes under our prefix could not be read. */
+export class EnvelopeError extends Error {
+  override readonly name = "EnvelopeError";
+}
+
+function varintLength(n: number): number {
+  let length = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(buf: Buffer, offset: number, n: number): number {
+  while (n >= 0x80) {
+    buf[offset++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[offset++] = n;
+  return offset;
+}
+
+/** Builds the envelope bytes for one entry. */
+export function encodeEnvelope(header: EnvelopeHeader, codecName: string, payload: Uint8Array): Buffer {
+  let flags = 0;
+  let size = 3 + 8;
+  if (header.ttl !== undefined) {
+    flags |= FLAG_TTL;
+    size += 8;
+  }
+  if (header.staleFor !== 0) {
+    flags |= FLAG_STALE;
+    size += 8;
+  }
+  let tagBytes: Buffer[] | undefined;
+  if (header.tags.length > 0) {
+    flags |= FLAG_TAGS;
+    tagBytes = header.tags.map((tag) => Buffer.from(tag, "utf8"));
+    size += varintLength(tagBytes.length);
+    for (const tag of tagBytes) size += varintLength(tag.length) + tag.length;
+  }
+  const nameBytes = Buffer.from(codecName, "latin1");
+  if (nameBytes.length > 255) throw new EnvelopeError("codec name longer than 255 bytes");
+  size += 1 + nameBytes.length + payload.length;
+
+  const buf = Buffer.allocUnsafe(size);
+  buf[0] = ENVELOPE_MAGIC;
+  buf[1] = ENVELOPE_VERSION;
+  buf[2] = flags;
+  let offset = buf.writeDoubleBE(header.cachedAt, 3);
+  if (header.ttl !== undefined) offset = buf.writeDoubleBE(header.ttl, offset);
+  if (header.staleFor !== 0) offset = buf.writeDoubleBE(header.staleFor, offset);
+  if (tagBytes) {
+    offset = writeVarint(buf, offset, tagBytes.length);
+    for (const tag of tagBytes) {
+      offset = writeVarint(buf, offset, tag.length);
+      offset += tag.copy(buf, offset);
+    }
+  }
+  buf[offset++] = nameBytes.length;
+  offset += nameBytes.copy(buf, offset);
+  buf.set(payload, offset);
+  return buf;
+}
+
+class Reader {
+  offset = 0;
+  constructor(readonly buf: Buffer) {}
+
+  need(n: number): void {
+    if (this.offset + n > this.buf.length) throw new EnvelopeError("truncated envelope");
+  }
+
+  byte(): number {
+    this.need(1);
+    return this.buf[this.offset++]!;
+  }
+
+  double(): number {
+    this.need(8);
+    const value = this.buf.readDoubleBE(this.offset);
+    this.offset += 8;
+    return value;
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const b = this.byte();
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return value;
+      scale *= 0x80;
+    }
+    throw new EnvelopeError("varint too long");
+  }
+
+  bytes(n: number): Buffer {
+    this.need(n);
+    const slice = this.buf.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return slice;
+  }
+}
+
+function finiteNonNegative(value: number, field: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new EnvelopeError(`invalid ${field} ${value}`);
+  return value;
+}
+
+/**
+ * Reads an envelope. Throws {@link EnvelopeError} for bytes that are not one: foreign data under
+ * the prefix, truncation, or a version this code does not know.
+ */
+export function decodeEnvelope(buf: Buffer): DecodedEnvelope {
+  const reader = new Reader(buf);
+  if (reader.byte() !== ENVELOPE_MAGIC) throw new EnvelopeError("not a cachet envelope (bad magic byte)");
+  const version = reader.byte();
+  if (version !== ENVELOPE_VERSION) throw new EnvelopeError(`unsupported envelope version ${version}`);
+  const flags = reader.byte();
+  if (flags & ~(FLAG_TTL | FLAG_STALE | FLAG_TAGS))
+    throw new EnvelopeError(`unknown envelope flags ${flags}`);
+  const cachedAt = reader.double();
+  if (!Number.isFinite(cachedAt)) throw new EnvelopeError(`invalid cachedAt ${cachedAt}`);
+  const ttl = flags & FLAG_TTL ? finiteNonNegative(reader.double(), "ttl") : undefined;
+  const staleFor = flags & FLAG_STALE ? finiteNonNegative(reader.double(), "staleFor") : 0;
+  const tags: string[] = [];
+  if (flags & FLAG_TAGS) {
+    const count = reader.varint();
+    for (let i = 0; i < count; i++) tags.push(reader.bytes(reader.varint()).toString("utf8"));
+  }
+  const codecName = reader.bytes(reader.byte()).toString("latin1");
+  const payload = buf.subarray(reader.offset);
+  return { cachedAt, ttl, staleFor, tags, codecName, payload };
+}

@@ -1,0 +1,19 @@
+// The tier
+export { RedisTier } from "./redis-tier.js";
+export type { RedisClientInput, RedisTierOptions } from "./redis-tier.js";
+export type { RedisTierEvent } from "./redis-tier-event.js";
+export type { RedisConnectOptions } from "./connect-options.js";
+
+// Client adapters
+export type { RedisAdapter, RedisWrite } from "./redis-adapter.js";
+export { ioredisAdapter } from "./ioredis-adapter.js";
+export type { IORedisLike } from "./ioredis-adapter.js";
+export { nodeRedisAdapter } from "./node-redis-adapter.js";
+export type {
+  NodeRedisAdapterOptions,
+  NodeRedisClientLike,
+  NodeRedisClusterLike,
+} from "./node-redis-adapter.js";
+
+// Envelope (for tools that read cachet keys)
+export { ENVELOPE_MAGIC, ENVELOPE_VERSION } from "./envelope.js";

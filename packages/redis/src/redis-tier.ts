@@ -1,0 +1,464 @@
+import {
+  CacheEntry,
+  CacheError,
+  isCacheError,
+  structuredCodec,
+  systemClock,
+  toMilliseconds,
+} from "@cachet/tier";
+import type { CacheTier, Clock, Codec, Duration, Milliseconds } from "@cachet/tier";
+import type { RedisConnectOptions } from "./connect-options.js";
+import { isConnectOptions } from "./connect-options.js";
+import { createIORedisClient, resolveConnectOptions } from "./create-ioredis-client.js";
+import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
+import type { IORedisLike } from "./ioredis-adapter.js";
+import { ioredisAdapter, isIORedisLike } from "./ioredis-adapter.js";
+import { encodeKeyPart, escapeGlob } from "./key-codec.js";
+import type { NodeRedisClientLike, NodeRedisClusterLike } from "./node-redis-adapter.js";
+import { isNodeRedisLike, nodeRedisAdapter } from "./node-redis-adapter.js";
+import type { RedisAdapter, RedisWrite } from "./redis-adapter.js";
+import type { RedisTierEvent } from "./redis-tier-event.js";
+
+/**
+ * What {@link RedisTierOptions.client} accepts: a client you made (ioredis `Redis` or `Cluster`,
+ * node-redis client or cluster, or any {@link RedisAdapter}), which the tier never closes; or a
+ * URL / connection settings, from which the tier creates an ioredis client that it owns.
+ */
+export type RedisClientInput =
+  string | RedisConnectOptions | IORedisLike | NodeRedisClientLike | NodeRedisClusterLike | RedisAdapter;
+
+/** Options for {@link RedisTier}. */
+export interface RedisTierOptions<K = string, V = unknown> {
+  /**
+   * The Redis connection. A client you pass stays yours: the tier never closes it and cannot
+   * change its settings (queueing, reconnection), so it enforces `commandTimeout` itself. A URL
+   * (`redis://user:pass@host:6379/0`, `rediss://` for TLS) or {@link RedisConnectOptions} makes the
+   * tier create an ioredis client with fail-fast settings, and close it in {@link RedisTier.close}.
+   */
+  client: RedisClientInput;
+  /**
+   * Namespace of this tier's keys: each entry is stored at `<prefix>:<key>`. `clear()` and
+   * `size()` touch only keys under it. Two tiers with the same prefix on one server share entries.
+   * A prefix with a hash tag such as `"{app}"` puts every key in one Cluster slot (and on one node):
+   * batch commands become single commands, but nothing is spread over the cluster.
+   * @default "cachet"
+   */
+  prefix?: string;
+  /**
+   * Converts values to bytes. The default keeps `Date`, `Map`, `Set`, `BigInt`, typed arrays and
+   * Buffers. Tiers sharing a prefix must use the same codec: an entry written with another
+   * codec reads as a miss plus a `corrupt-entry` event.
+   * @default structuredCodec
+   */
+  codec?: Codec<V>;
+  /** Default ttl for entries inserted without one. Without it, such entries never expire. */
+  ttl?: Duration;
+  /**
+   * Time source for `cachedAt` stamps and logical expiry. Redis's own expiry (`PX`) is computed
+   * from it too: the key lives `cachedAt + ttl + staleFor - clock.now()` ms of real time.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /**
+   * Upper bound, in real time, on each call (for `clear()` and `size()`, on each SCAN page and its
+   * deletes). A call that takes longer rejects with `TIMEOUT`, so a hung server cannot hang callers.
+   * @default 1000
+   */
+  commandTimeout?: Duration;
+  /** Name used in errors and events. @default "redis" */
+  name?: string;
+  /**
+   * Turns a key into a string. Required when `K` is not `string`; it must be injective (distinct
+   * keys give distinct strings).
+   * @default the key itself, for string keys
+   */
+  serializeKey?: (key: K) => string;
+  /** Keys asked for per SCAN page in `clear()` and `size()`. @default 1000 */
+  scanCount?: number;
+  /**
+   * Receives events that do not fail a call: unreadable bytes under the prefix, errors of the
+   * client the tier owns. Exceptions thrown by the callback are ignored.
+   */
+  onEvent?: (event: RedisTierEvent) => void;
+}
+
+const DEFAULT_COMMAND_TIMEOUT = 1_000;
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A cache tier in Redis (standalone or Cluster), usually the shared L2 behind an in-process L1.
+ *
+ * Each entry is one Redis key, `<prefix>:<key>`, holding a compact versioned envelope (cachedAt,
+ * ttl, staleFor, tags) followed by the codec's bytes, and expiring through Redis's own `PX` at
+ * `cachedAt + ttl + staleFor`. Reads re-check that instant on the tier's clock, and return the
+ * entry's `cachedAt` and `ttl`, so a caller sees the time it has left.
+ *
+ * Failures reject with `CacheError`: `TIER_FAILURE` (Redis error or connection down, with the
+ * cause), `TIMEOUT` (`commandTimeout` elapsed), `CODEC` (value not encodable; nothing stored),
+ * `CLOSED` (after `close()`). Bytes under the prefix that cannot be read are a miss and an event.
+ *
+ * @example
+ * const tier = new RedisTier<string, User>({ client: "redis://localhost:6379", prefix: "users", ttl: "5m" });
+ * await tier.insert("42", CacheEntry.expiresAfter(user, 60_000));
+ * const entry = await tier.get("42");
+ * await tier.close();
+ */
+export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
+  readonly name: string;
+  readonly #prefix: string;
+  readonly #codec: Codec<V>;
+  readonly #codecName: string;
+  readonly #ttl: Milliseconds | undefined;
+  readonly #clock: Clock;
+  readonly #timeout: Milliseconds;
+  readonly #serializeKey: ((key: K) => string) | undefined;
+  readonly #scanCount: number;
+  readonly #onEvent: ((event: RedisTierEvent) => void) | undefined;
+  /** Whether `close()` must call the adapter's `close()`: the tier made the client or the adapter. */
+  readonly #closesAdapter: boolean;
+  #adapter: RedisAdapter | undefined;
+  readonly #pendingAdapter: Promise<RedisAdapter> | undefined;
+  #closed = false;
+
+  /**
+   * @throws CacheError `INVALID_OPTION` for a missing client, an empty prefix, a bad URL, or a
+   * non-positive `commandTimeout` or `scanCount`.
+   */
+  constructor(options: RedisTierOptions<K, V>) {
+    const name = options.name ?? "redis";
+    if (typeof name !== "string" || name === "") {
+      throw new CacheError("INVALID_OPTION", "`name` must be a non-empty string");
+    }
+    this.name = name;
+    const prefix = options.prefix ?? "cachet";
+    if (typeof prefix !== "string" || prefix === "") {
+      throw new CacheError("INVALID_OPTION", "`prefix` must be a non-empty string", { tier: name });
+    }
+    this.#prefix = prefix;
+    this.#codec = options.codec ?? structuredCodec;
+    this.#codecName = this.#codec.name ?? "";
+    this.#ttl = options.ttl === undefined ? undefined : toMilliseconds(options.ttl, "ttl");
+    this.#clock = options.clock ?? systemClock;
+    this.#timeout =
+      options.commandTimeout === undefined
+        ? DEFAULT_COMMAND_TIMEOUT
+        : toMilliseconds(options.commandTimeout, "commandTimeout", false);
+    this.#serializeKey = options.serializeKey;
+    const scanCount = options.scanCount ?? 1_000;
+    if (!Number.isInteger(scanCount) || scanCount < 1) {
+      throw new CacheError("INVALID_OPTION", "`scanCount` must be a positive integer", { tier: name });
+    }
+    this.#scanCount = scanCount;
+    this.#onEvent = options.onEvent;
+
+    const client = options.client;
+    if (typeof client === "string" || isConnectOptions(client)) {
+      const settings = resolveConnectOptions(client, name);
+      this.#closesAdapter = true;
+      this.#pendingAdapter = createIORedisClient(settings, this.#timeout, name).then((created) => {
+        created.on("error", (error: Error) => this.#emit({ type: "client-error", tier: name, error }));
+        const adapter = ioredisAdapter(created);
+        if (this.#closed) void adapter.close();
+        this.#adapter = adapter;
+        return adapter;
+      });
+      // A failed import is reported by the first call; this keeps it from being an unhandled rejection.
+      this.#pendingAdapter.catch(() => undefined);
+    } else if (isIORedisLike(client)) {
+      this.#adapter = ioredisAdapter(client);
+      this.#closesAdapter = false;
+    } else if (isNodeRedisLike(client)) {
+      // Not owned: the adapter's close() only detaches its listeners from the user's client.
+      this.#adapter = nodeRedisAdapter(client);
+      this.#closesAdapter = true;
+    } else if (isAdapter(client)) {
+      this.#adapter = client;
+      this.#closesAdapter = false;
+    } else {
+      throw new CacheError(
+        "INVALID_OPTION",
+        "`client` must be a Redis URL, connection options, an ioredis or node-redis client, or a RedisAdapter",
+        { tier: name },
+      );
+    }
+  }
+
+  /** The Redis key an entry for `key` is stored at: `<prefix>:<encoded key>`. */
+  redisKey(key: K): string {
+    let text: string;
+    if (this.#serializeKey) text = this.#serializeKey(key);
+    else if (typeof key === "string") text = key;
+    else {
+      throw new CacheError(
+        "INVALID_OPTION",
+        `\`serializeKey\` is required for keys of type ${typeof key}; the default handles strings only`,
+        { tier: this.name },
+      );
+    }
+    return `${this.#prefix}:${encodeKeyPart(text)}`;
+  }
+
+  async get(key: K): Promise<CacheEntry<V> | undefined> {
+    const redisKey = this.redisKey(key);
+    const bytes = await this.#run("get", (redis) => redis.get(redisKey));
+    return this.#read(redisKey, bytes, this.#clock.now());
+  }
+
+  async getMany(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]> {
+    const redisKeys = keys.map((key) => this.redisKey(key));
+    if (redisKeys.length === 0) return [];
+    const values = await this.#run("getMany", (redis) => redis.getMany(redisKeys));
+    const now = this.#clock.now();
+    return redisKeys.map((redisKey, i) => this.#read(redisKey, values[i] ?? null, now));
+  }
+
+  async insert(key: K, entry: CacheEntry<V>): Promise<void> {
+    const redisKey = this.redisKey(key);
+    const write = this.#prepare(redisKey, entry, this.#clock.now());
+    if (write.ttlMs === 0) await this.#run("insert", (redis) => redis.delete([redisKey]));
+    else await this.#run("insert", (redis) => redis.set(redisKey, write.value, write.ttlMs));
+  }
+
+  async insertMany(entries: readonly (readonly [K, CacheEntry<V>])[]): Promise<void> {
+    const now = this.#clock.now();
+    // Everything is encoded before anything is sent: a CODEC failure stores nothing.
+    const writes = entries.map(([key, entry]) => this.#prepare(this.redisKey(key), entry, now));
+    const live = writes.filter((w) => w.ttlMs !== 0);
+    const expired = writes.filter((w) => w.ttlMs === 0).map((w) => w.key);
+    if (writes.length === 0) return;
+    await this.#run("insertMany", async (redis) => {
+      await Promise.all([
+        live.length > 0 ? redis.setMany(live) : undefined,
+        expired.length > 0 ? redis.delete(expired) : undefined,
+      ]);
+    });
+  }
+
+  async invalidate(key: K): Promise<void> {
+    const redisKey = this.redisKey(key);
+    await this.#run("invalidate", (redis) => redis.delete([redisKey]));
+  }
+
+  async invalidateMany(keys: readonly K[]): Promise<void> {
+    const redisKeys = keys.map((key) => this.redisKey(key));
+    if (redisKeys.length === 0) return;
+    await this.#run("invalidateMany", (redis) => redis.delete(redisKeys));
+  }
+
+  /**
+   * Deletes every key under this tier's prefix, and nothing else: `SCAN MATCH <prefix>:*` (the
+   * prefix glob-escaped) plus `UNLINK` per page, on every master of a Cluster. Never `FLUSHDB`.
+   * Keys written while it runs may survive.
+   */
+  async clear(): Promise<void> {
+    await this.#scan("clear", (redis, keys) => redis.delete(keys));
+  }
+
+  /**
+   * Counts the keys under this tier's prefix with SCAN: O(keys in the database), for diagnostics,
+   * not hot paths. It counts other tiers' entries under the same prefix, and may count a key
+   * twice or miss one that changes during the scan.
+   */
+  async size(): Promise<number> {
+    let count = 0;
+    await this.#scan("size", (_redis, keys) => {
+      count += keys.length;
+      return Promise.resolve();
+    });
+    return count;
+  }
+
+  /**
+   * Health check: one `PING`.
+   * @throws CacheError `TIER_FAILURE` or `TIMEOUT` when Redis does not answer; `CLOSED` after close.
+   */
+  async ping(): Promise<void> {
+    await this.#run("ping", (redis) => redis.ping());
+  }
+
+  /** Closes the client if the tier created it (a URL or options). A client you passed stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#closesAdapter) return;
+    const adapter = this.#adapter ?? (await this.#pendingAdapter?.catch(() => undefined));
+    await adapter?.close().catch(() => undefined);
+  }
+
+  /** Encodes one entry and computes its `PX`; `ttlMs` 0 means "already expired, delete". */
+  #prepare(redisKey: string, entry: CacheEntry<V>, now: number): RedisWrite {
+    const cachedAt = entry.cachedAt ?? now;
+    const ttl = entry.ttl ?? this.#ttl;
+    const staleFor = entry.staleFor;
+    let payload: Uint8Array;
+    try {
+      payload = this.#codec.encode(entry.value);
+    } catch (error) {
+      if (isCacheError(error) && error.code === "CODEC") throw error;
+      throw new CacheError(
+        "CODEC",
+        `\`insert\` could not encode the value for ${redisKey}: ${describeError(error)}`,
+        {
+          tier: this.name,
+          cause: error,
+        },
+      );
+    }
+    const value = encodeEnvelope({ cachedAt, ttl, staleFor, tags: entry.tags }, this.#codecName, payload);
+    const ttlMs = ttl === undefined ? undefined : Math.max(0, Math.ceil(cachedAt + ttl + staleFor - now));
+    return { key: redisKey, value, ttlMs };
+  }
+
+  #read(redisKey: string, bytes: Buffer | null, now: number): CacheEntry<V> | undefined {
+    if (bytes === null) return undefined;
+    let envelope;
+    try {
+      envelope = decodeEnvelope(bytes);
+    } catch (error) {
+      this.#emit({
+        type: "corrupt-entry",
+        tier: this.name,
+        redisKey,
+        reason: describeError(error),
+        cause: error,
+      });
+      return undefined;
+    }
+    if (envelope.codecName !== this.#codecName) {
+      this.#emit({
+        type: "corrupt-entry",
+        tier: this.name,
+        redisKey,
+        reason: `written with codec "${envelope.codecName}", this tier uses "${this.#codecName}"`,
+      });
+      return undefined;
+    }
+    const { cachedAt, ttl, staleFor, tags } = envelope;
+    if (ttl !== undefined && now >= cachedAt + ttl + staleFor) return undefined;
+    let value: V;
+    try {
+      value = this.#codec.decode(envelope.payload);
+    } catch (error) {
+      this.#emit({
+        type: "corrupt-entry",
+        tier: this.name,
+        redisKey,
+        reason: describeError(error),
+        cause: error,
+      });
+      return undefined;
+    }
+    return new CacheEntry(value, { cachedAt, ttl, staleFor, tags });
+  }
+
+  #emit(event: RedisTierEvent): void {
+    try {
+      this.#onEvent?.(event);
+    } catch {
+      // A listener's bug must not fail a cache call.
+    }
+  }
+
+  #wrap(operation: string, error: unknown): CacheError {
+    if (isCacheError(error)) return error;
+    return new CacheError(
+      "TIER_FAILURE",
+      `\`${operation}\` failed on tier "${this.name}": ${describeError(error)}`,
+      {
+        tier: this.name,
+        cause: error,
+      },
+    );
+  }
+
+  #timeoutError(operation: string): CacheError {
+    return new CacheError(
+      "TIMEOUT",
+      `\`${operation}\` on tier "${this.name}" did not complete within ${this.#timeout} ms (\`commandTimeout\`)`,
+      { tier: this.name },
+    );
+  }
+
+  /** Starts `work` once the adapter exists and is ready; a thrown or rejected error is wrapped. */
+  #start<T>(operation: string, work: (redis: RedisAdapter) => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(
+        new CacheError("CLOSED", `\`${operation}\` called after \`close()\` on tier "${this.name}"`, {
+          tier: this.name,
+        }),
+      );
+    }
+    const adapter = this.#adapter;
+    if (adapter === undefined) return this.#pendingAdapter!.then(() => this.#start(operation, work));
+    try {
+      const ready = adapter.whenReady();
+      return ready === undefined ? work(adapter) : ready.then(() => work(adapter));
+    } catch (error) {
+      return Promise.reject(this.#wrap(operation, error));
+    }
+  }
+
+  /** Runs one call under `commandTimeout`. */
+  #run<T>(operation: string, work: (redis: RedisAdapter) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(this.#timeoutError(operation)), this.#timeout);
+      this.#start(operation, work).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(this.#wrap(operation, error));
+        },
+      );
+    });
+  }
+
+  /** SCANs this tier's prefix page by page; each page (and `onKeys`) gets `commandTimeout`. */
+  #scan(operation: string, onKeys: (redis: RedisAdapter, keys: Buffer[]) => Promise<void>): Promise<void> {
+    const pattern = `${escapeGlob(this.#prefix)}:*`;
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const arm = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          settled = true;
+          reject(this.#timeoutError(operation));
+        }, this.#timeout);
+      };
+      arm();
+      this.#start(operation, (redis) =>
+        redis.scan(pattern, this.#scanCount, async (keys) => {
+          if (settled) throw this.#timeoutError(operation);
+          arm();
+          if (keys.length > 0) await onKeys(redis, keys);
+          arm();
+        }),
+      ).then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(this.#wrap(operation, error));
+        },
+      );
+    });
+  }
+}
+
+function isAdapter(value: unknown): value is RedisAdapter {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as RedisAdapter).whenReady === "function" &&
+    typeof (value as RedisAdapter).getMany === "function" &&
+    typeof (value as RedisAdapter).scan === "function"
+  );
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "@jest/globals";
+import { clusterSlot } from "../src/cluster-slot.js";
+import { decodeEnvelope, encodeEnvelope, EnvelopeError } from "../src/envelope.js";
+import { encodeKeyPart, escapeGlob } from "../src/key-codec.js";
+
+describe("envelope", () => {
+  it("round-trips every header field and the payload", () => {
+    const payload = Uint8Array.from([0, 1, 2, 255]);
+    const header = { cachedAt: 1_700_000_000_123.5, ttl: 60_000, staleFor: 5_000, tags: ["a", "ü", ""] };
+    const bytes = encodeEnvelope(header, "structured", payload);
+    expect(bytes[0]).toBe(0xca);
+    expect(bytes[1]).toBe(1);
+    const decoded = decodeEnvelope(bytes);
+    expect(decoded).toMatchObject({ ...header, codecName: "structured" });
+    expect(Array.from(decoded.payload)).toEqual([0, 1, 2, 255]);
+  });
+
+  it("omits absent fields, so an entry without ttl, stale time or tags costs 12 bytes + codec name", () => {
+    const bytes = encodeEnvelope(
+      { cachedAt: 0, ttl: undefined, staleFor: 0, tags: [] },
+      "",
+      new Uint8Array(),
+    );
+    expect(bytes.length).toBe(12);
+    expect(decodeEnvelope(bytes)).toMatchObject({ ttl: undefined, staleFor: 0, tags: [], codecName: "" });
+  });
+
+  it("encodes 200 tags with multi-byte varint counts", () => {
+    const tags = Array.from({ length: 200 }, (_, i) => `tag-${i}`.repeat(30));
+    const decoded = decodeEnvelope(
+      encodeEnvelope({ cachedAt: 1, ttl: 2, staleFor: 0, tags }, "json", new Uint8Array()),
+    );
+    expect(decoded.tags).toEqual(tags);
+  });
+
+  it("rejects foreign, truncated and future-version bytes", () => {
+    const good = encodeEnvelope(
+      { cachedAt: 5, ttl: 10, staleFor: 0, tags: ["x"] },
+      "json",
+      Buffer.from("{}"),
+    );
+    expect(() => decodeEnvelope(Buffer.from("hello"))).toThrow(/bad magic/);
+    expect(() => decodeEnvelope(good.subarray(0, 9))).toThrow(/truncated/);
+    const future = Buffer.from(good);
+    future[1] = 2;
+    expect(() => decodeEnvelope(future)).toThrow(/unsupported envelope version 2/);
+    const flags = Buffer.from(good);
+    flags[2] = 0x80;
+    expect(() => decodeEnvelope(flags)).toThrow(EnvelopeError);
+    expect(() => decodeEnvelope(Buffer.alloc(0))).toThrow(/truncated/);
+  });
+});
+
+describe("key encoding", () => {
+  it("keeps readable keys verbatim", () => {
+    for (const key of ["user:1", "", "*?[]\\", "ключ 🔑", "a\nb", "{tag}x"])
+      expect(encodeKeyPart(key)).toBe(key);
+  });
+
+  it("escapes lone surrogates and a leading NUL, without collisions", () => {
+    const awkward = ["\uD800", "\uDFFF", "\u0000", "\u0000abc", "a\uD800b", "\uDC00\uD800"];
+    const encoded = awkward.map(encodeKeyPart);
+    expect(new Set(encoded).size).toBe(awkward.length);
+    for (const e of encoded) {
+      expect(e.startsWith("\u0000")).toBe(true);
+      // survives UTF-8 unchanged
+      expect(Buffer.from(e, "utf8").toString("utf8")).toBe(e);
+    }
+    expect(encoded).not.toContain(encodeKeyPart("\uFFFD"));
+  });
+
+  it("escapes glob characters", () => {
+    expect(escapeGlob("a*b?c[d]e\\f")).toBe("a\\*b\\?c\\[d\\]e\\\\f");
+  });
+});
+
+describe("clusterSlot", () => {
+  it("matches Redis's CRC16 slots", () => {
+    expect(clusterSlot("123456789")).toBe(0x31c3 % 16384);
+    expect(clusterSlot("foo")).toBe(12182);
+    expect(clusterSlot("")).toBe(0);
+  });
+
+  it("hashes only a non-empty hash tag", () => {
+    expect(clusterSlot("{user1000}.following")).toBe(clusterSlot("user1000"));
+    expect(clusterSlot("foo{}{bar}")).toBe(clusterSlot("foo{}{bar}"));
+    expect(clusterSlot("foo{}{bar}")).not.toBe(clusterSlot("bar"));
+    expect(clusterSlot(Buffer.from("{a}1"))).toBe(clusterSlot("a"));
+  });
+});
