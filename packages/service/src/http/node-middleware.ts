@@ -168,11 +168,17 @@ function capture(
     const target = res as unknown as Record<string, unknown>;
     // The application's headers live here until the engine decides what the client gets: after a
     // stale answer was sent, background revalidation must still be able to call setHeader.
+    // Headers set before the capture (Express's X-Powered-By) belong to the application's response,
+    // unless the real response was already sent: then they are the stale answer's, not the app's.
     const fields = new Map<string, { name: string; value: number | string | readonly string[] }>();
-    for (const [name, value] of Object.entries(res.getHeaders())) {
-      if (value !== undefined) fields.set(name.toLowerCase(), { name, value });
+    if (!res.headersSent) {
+      for (const [name, value] of Object.entries(res.getHeaders())) {
+        if (value !== undefined) fields.set(name.toLowerCase(), { name, value });
+      }
+      clearHeaders(res);
+    } else {
+      res.statusCode = 200; // the stale answer's status must not become the application's default
     }
-    if (!res.headersSent) clearHeaders(res);
     target.setHeader = function setHeader(
       name: string,
       value: number | string | readonly string[],

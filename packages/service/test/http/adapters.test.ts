@@ -131,6 +131,34 @@ describe("Express face", () => {
     expect(calls).toBe(2);
   });
 
+  it("stale-while-revalidate re-runs the Express route after the client got the stale answer", async () => {
+    const clock = wholeSecondClock();
+    const store = new MockCache<string, HttpCacheValue>({ clock });
+    const cache = createHttpCache({ cache: store, clock });
+    let calls = 0;
+    const app = express();
+    app.use(cache.middleware());
+    app.get("/swr", (_req, res) => {
+      calls++;
+      res.set("cache-control", "max-age=10, stale-while-revalidate=60").send(`version ${calls}`);
+    });
+    const server = await listen(app);
+    closers.push(() => server.close());
+    await (await fetch(`${server.url}/swr`)).text();
+    clock.advance(20_000);
+    expect(await read(await fetch(`${server.url}/swr`))).toEqual({
+      status: 200,
+      body: "version 1",
+      xCache: "STALE",
+    });
+    await until(() => calls === 2 && store.calls.filter((c) => c.op === "insert").length === 2);
+    expect(await read(await fetch(`${server.url}/swr`))).toEqual({
+      status: 200,
+      body: "version 2",
+      xCache: "HIT",
+    });
+  });
+
   it("keys on the full path when mounted under a prefix (req.originalUrl)", async () => {
     const cache = createHttpCache({ cache: new MockCache<string, HttpCacheValue>() });
     const app = express();
