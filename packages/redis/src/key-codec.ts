@@ -21,3 +21,12 @@ export function encodeKeyPart(key: string): string {
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, "\\$&");
 }
+
+/**
+ * Writes a tier's prefix so that it ends exactly at the first unescaped `:` of a Redis key: `\`
+ * and `:` inside the prefix get a backslash. Without this, prefix `a` would see (and clear) the
+ * keys of prefix `a:b`, since `a:b:k` is also `a` + `:` + `b:k`.
+ */
+export function escapePrefix(prefix: string): string {
+  return prefix.replace(/[\\:]/g, "\\$&");
+}

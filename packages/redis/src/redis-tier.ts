@@ -13,7 +13,7 @@ import { createIORedisClient, resolveConnectOptions } from "./create-ioredis-cli
 import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
 import type { IORedisLike } from "./ioredis-adapter.js";
 import { ioredisAdapter, isIORedisLike } from "./ioredis-adapter.js";
-import { encodeKeyPart, escapeGlob } from "./key-codec.js";
+import { encodeKeyPart, escapeGlob, escapePrefix } from "./key-codec.js";
 import type { NodeRedisClientLike, NodeRedisClusterLike } from "./node-redis-adapter.js";
 import { isNodeRedisLike, nodeRedisAdapter } from "./node-redis-adapter.js";
 import type { RedisAdapter, RedisWrite } from "./redis-adapter.js";
@@ -137,7 +137,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     if (typeof prefix !== "string" || prefix === "") {
       throw new CacheError("INVALID_OPTION", "`prefix` must be a non-empty string", { tier: name });
     }
-    this.#prefix = prefix;
+    this.#prefix = escapePrefix(prefix);
     this.#codec = options.codec ?? structuredCodec;
     this.#codecName = this.#codec.name ?? "";
     this.#ttl = options.ttl === undefined ? undefined : toMilliseconds(options.ttl, "ttl");
@@ -186,7 +186,11 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     }
   }
 
-  /** The Redis key an entry for `key` is stored at: `<prefix>:<encoded key>`. */
+  /**
+   * The Redis key an entry for `key` is stored at: `<prefix>:<key>`, with `\` and `:` in the
+   * prefix escaped by a backslash, and the key as described in the README (verbatim for ordinary
+   * strings).
+   */
   redisKey(key: K): string {
     let text: string;
     if (this.#serializeKey) text = this.#serializeKey(key);

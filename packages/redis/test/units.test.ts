@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { clusterSlot } from "../src/cluster-slot.js";
 import { decodeEnvelope, encodeEnvelope, EnvelopeError } from "../src/envelope.js";
-import { encodeKeyPart, escapeGlob } from "../src/key-codec.js";
+import { encodeKeyPart, escapeGlob, escapePrefix } from "../src/key-codec.js";
 
 describe("envelope", () => {
   it("round-trips every header field and the payload", () => {
@@ -67,6 +67,13 @@ describe("key encoding", () => {
       expect(Buffer.from(e, "utf8").toString("utf8")).toBe(e);
     }
     expect(encoded).not.toContain(encodeKeyPart("\uFFFD"));
+  });
+
+  it("escapes : and \\ in prefixes, so a prefix never covers a nested one", () => {
+    expect(escapePrefix("app")).toBe("app");
+    expect(escapePrefix("a:b\\c")).toBe("a\\:b\\\\c");
+    // prefix "a" + key "b:k" versus prefix "a:b" + key "k"
+    expect(`${escapePrefix("a")}:b:k`).not.toBe(`${escapePrefix("a:b")}:k`);
   });
 
   it("escapes glob characters", () => {
