@@ -26,9 +26,8 @@ const protoWrite = proto.write; // eslint-disable-line @typescript-eslint/unboun
 const protoEnd = proto.end; // eslint-disable-line @typescript-eslint/unbound-method -- called with .call(res)
 
 function requestInfo(req: IncomingMessage): HttpRequestInfo {
-  // A snapshot: the cache edits req.headers for the origin (validators, stripped fields) and must
-  // still see what the client sent.
-  const headers: IncomingHttpHeaders = { ...req.headers };
+  // What the client sent: applyChanges gives the origin a modified copy and leaves this object alone.
+  const headers: IncomingHttpHeaders = req.headers;
   // Express and Connect strip the mount path from req.url; originalUrl keeps the full path.
   const raw = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? "/";
   let url: string;
@@ -52,9 +51,11 @@ function requestInfo(req: IncomingMessage): HttpRequestInfo {
 
 function applyChanges(req: IncomingMessage, changes: RequestChanges): void {
   if (changes.set.length === 0 && changes.remove.length === 0) return;
-  const headers = req.headers;
+  // A copy, so that a hit never pays for one and the engine still sees the client's headers.
+  const headers: IncomingHttpHeaders = { ...req.headers };
   for (const name of changes.remove) delete headers[name];
   for (const [name, value] of changes.set) headers[name] = value;
+  req.headers = headers;
 }
 
 function toPairs(headers: OutgoingHttpHeaders): [string, string][] {
