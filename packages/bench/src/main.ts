@@ -3,8 +3,9 @@
 // and JSON results, and the SVG chart of the headline ratios.
 //
 //   node dist/main.js [--quick] [--reps N] [--only id,prefix,...] [--skip id,...] [--timeout S]
+//                     [--no-write] [--update-readme]
 import { fork } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -31,8 +32,27 @@ const { values: args } = parseArgs({
     skip: { type: "string" },
     timeout: { type: "string", default: "120" },
     "no-write": { type: "boolean", default: false },
+    "update-readme": { type: "boolean", default: false },
   },
 });
+
+const README = join(packageDir, "README.md");
+const START = "<!-- results:start -->";
+const END = "<!-- results:end -->";
+
+/** Puts a report (its title dropped, headings one level down) between the README's result markers. */
+async function updateReadme(report: string): Promise<void> {
+  const readme = readFileSync(README, "utf8");
+  const from = readme.indexOf(START);
+  const to = readme.indexOf(END);
+  if (from === -1 || to < from) throw new Error(`README.md has no ${START} ... ${END} block`);
+  const body = report
+    .replace(/^# .*\n+/, "")
+    .replace(/^(#{2,5}) /gm, "#$1 ")
+    .trim();
+  const next = `${readme.slice(0, from + START.length)}\n\n${body}\n\n${readme.slice(to)}`;
+  writeFileSync(README, await format(next, { parser: "markdown", printWidth: 110, proseWrap: "preserve" }));
+}
 
 const quick = args.quick === true;
 const reps = args.reps !== undefined ? Number(args.reps) : quick ? 1 : 5;
@@ -83,6 +103,11 @@ function brief(
 }
 
 async function main(): Promise<void> {
+  if (args["update-readme"] === true) {
+    await updateReadme(readFileSync(join(packageDir, "results", "latest.md"), "utf8"));
+    console.error("README.md results updated from results/latest.md");
+    return;
+  }
   const machine = machineInfo();
   const wallStart = performance.now();
   console.error(`cachet bench (${quick ? "quick" : "full"}, ${reps} repetition(s))`);
@@ -141,6 +166,8 @@ async function main(): Promise<void> {
     mkdirSync(dirname(svg), { recursive: true });
     writeFileSync(svg, ratioChart(summaries, machine, reps));
     written.push(svg);
+    await updateReadme(markdown);
+    written.push(README);
   }
   console.error(
     `wrote ${written.map((f) => relative(process.cwd(), f)).join(", ")} in ${Math.round(wallSeconds)} s`,

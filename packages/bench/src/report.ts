@@ -107,7 +107,7 @@ export function formatMetric(value: number | undefined, format: MetricFormat): s
       if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k`;
       return value.toFixed(0);
     case "ms":
-      return value < 10 ? value.toFixed(2) : value.toFixed(1);
+      return value < 0.1 ? value.toFixed(4) : value < 10 ? value.toFixed(2) : value.toFixed(1);
     case "count":
       return Number.isInteger(value) ? String(value) : value.toFixed(1);
     case "percent":

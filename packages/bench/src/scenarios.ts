@@ -84,7 +84,8 @@ function http(adapter: "node" | "fetch" | "fastify"): ScenarioDef {
     method:
       "autocannon (32 connections) against a server in its own process: `limit` answers a precomputed constant " +
       "through the same adapter; `cached` is `createHttpCache` over a MemoryTier with a 20 ms origin (every " +
-      "measured request a hit); `uncached` is the 20 ms origin alone.",
+      "measured request a hit); `uncached` is the 20 ms origin alone. autocannon reports latency in whole " +
+      "milliseconds.",
     target: "cached ≥ 80% of the constant-response limit",
     libs: ["limit", "cached", "uncached"],
     baseline: "limit",
@@ -116,6 +117,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     baseline: "lru-cache-ttl",
     ratioMetric: "bytesPerEntry",
     columns: [{ metric: "bytesPerEntry", label: "median bytes/entry", format: "bytes" }],
+    maxReps: 3,
   },
   {
     id: "stampede-l1",
@@ -132,6 +134,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       { metric: "p99", label: "p99 ms", format: "ms" },
       { metric: "max", label: "max ms", format: "ms" },
     ],
+    maxReps: 3,
   },
   {
     id: "stampede-l2",
@@ -150,6 +153,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       { metric: "p99", label: "p99 ms", format: "ms" },
     ],
     redis: true,
+    maxReps: 3,
   },
   {
     id: "mixed",
@@ -157,17 +161,18 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     method:
       "Zipf(1.0) over 100,000 keys, precomputed; 10% of operations (chosen by a seeded PRNG) are writes, the " +
       "rest `get`s (a miss is just a miss); one sequential loop, every call awaited. The cache is pre-filled " +
-      "by the first pass of warm-up.",
+      "with 20,000 writes from the far end of the sequence, which the measured part does not reach.",
     libs: ["lru-cache", "lru-cache-ttl", "cachet", ...L1_PEERS],
     baseline: "lru-cache",
     ratioMetric: "opsPerSec",
     columns: [OPS, { metric: "hitRatio", label: "read hit ratio", format: "percent" }],
+    maxReps: 3,
   },
   {
     id: "l2-hit",
     title: "L2 hits (L1 miss, Redis hit), 256 in flight",
     method:
-      "10,000 keys written through each library, then reads of uniformly random keys with a 100-entry L1 " +
+      "5,000 keys written through each library, then reads of uniformly random keys with a 50-entry L1 " +
       "(about 99% L1 misses, each L2 hit promoted as the library does by default), 256 concurrent loops; " +
       "`ioredis*` is a raw `GET` of a JSON string, not decoded. Each library on its own fresh `redis-server`.",
     target: "cachet ≥ 0.9x raw ioredis",
@@ -181,6 +186,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       { metric: "p99", label: "p99 ms", format: "ms" },
     ],
     redis: true,
+    maxReps: 3,
   },
   {
     id: "resilience",

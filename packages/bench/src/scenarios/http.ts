@@ -27,8 +27,8 @@ export async function runHttp(adapter: string, mode: string, settings: RunSettin
         `${adapter}: the second request was not a cache hit (x-cache: ${second.headers.get("x-cache")})`,
       );
     }
-    await run(url, settings.quick ? 0.3 : 0.5);
-    const result = await run(url, settings.quick ? 0.7 : 2);
+    await run(url, settings.quick ? 0.3 : 0.4);
+    const result = await run(url, settings.quick ? 0.7 : 1.5);
     if (result.non2xx > 0 || result.errors > 0) {
       throw new Error(`${adapter}/${mode}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
     }

@@ -13,7 +13,7 @@ function keyNames(n: number): string[] {
 }
 
 function durations(settings: RunSettings): { warmupMs: number; durationMs: number } {
-  return settings.quick ? { warmupMs: 60, durationMs: 150 } : { warmupMs: 200, durationMs: 500 };
+  return settings.quick ? { warmupMs: 60, durationMs: 150 } : { warmupMs: 150, durationMs: 450 };
 }
 
 /** L1 hits through `get` or `getOrInsert`, sequential or 256 in flight; also the listener scenarios. */

@@ -10,7 +10,7 @@ const SEQUENCE = 1 << 20;
 
 /** L1 misses that hit Redis, 256 in flight, on a fresh redis-server. */
 export async function runL2Hit(lib: string, settings: RunSettings): Promise<Metrics> {
-  const n = settings.quick ? 2_000 : 10_000;
+  const n = settings.quick ? 2_000 : 5_000;
   const redis = await ownRedis();
   let subject: Subject | undefined;
   try {
@@ -18,7 +18,7 @@ export async function runL2Hit(lib: string, settings: RunSettings): Promise<Metr
       url: redis.url,
       host: redis.host,
       port: redis.port,
-      l1Max: 100,
+      l1Max: 50,
     });
     const s = subject;
     const keys = Array.from({ length: n }, (_, i) => `user:${i}`);
@@ -37,8 +37,8 @@ export async function runL2Hit(lib: string, settings: RunSettings): Promise<Metr
       samples.add(performance.now() - started);
       if (found === undefined || found === null) misses++;
     };
-    const warmupMs = settings.quick ? 150 : 250;
-    const durationMs = settings.quick ? 300 : 800;
+    const warmupMs = settings.quick ? 150 : 200;
+    const durationMs = settings.quick ? 300 : 600;
     await measureOps(call, { inFlight: 256, warmupMs, durationMs: 1 });
     samples = new Samples(4_000_000);
     misses = 0;

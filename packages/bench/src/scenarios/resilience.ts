@@ -80,7 +80,7 @@ export async function runResilience(lib: string, settings: RunSettings): Promise
     failing = true;
     loaderCalls = 0;
 
-    const totalMs = settings.quick ? 1_200 : 3_000;
+    const totalMs = settings.quick ? 1_200 : 2_500;
     const up = new Samples(2_000_000);
     const down = new Samples(2_000_000);
     let served = 0;
