@@ -81,12 +81,11 @@ export function resolveConnectOptions(
 /**
  * Creates the ioredis client for a tier that owns its connection. Defaults favour failing fast:
  * no offline queue (a call while Redis is down rejects at once instead of waiting for a
- * reconnect), no resending of in-flight commands after a reconnect, ioredis's own
- * `commandTimeout`, and reconnection forever with a capped backoff so the tier recovers by itself.
+ * reconnect), no resending of in-flight commands after a reconnect (the tier times calls out
+ * itself, so ioredis's per-command timer is not set), and reconnection forever with a capped backoff so the tier recovers by itself.
  */
 export async function createIORedisClient(
   options: RedisConnectOptions & { base: RedisOptions },
-  commandTimeout: number,
   tier: string,
 ): Promise<Redis | Cluster> {
   const { Redis, Cluster } = await loadIORedis(tier);
@@ -94,7 +93,6 @@ export async function createIORedisClient(
     ...options.base,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout,
     retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
     lazyConnect: false,
   };

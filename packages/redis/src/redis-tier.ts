@@ -10,6 +10,7 @@ import type { CacheTier, Clock, Codec, Duration, Milliseconds } from "@cachet/ti
 import type { RedisConnectOptions } from "./connect-options.js";
 import { isConnectOptions } from "./connect-options.js";
 import { createIORedisClient, resolveConnectOptions } from "./create-ioredis-client.js";
+import { DeadlineSweeper } from "./deadline-sweeper.js";
 import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
 import type { IORedisLike } from "./ioredis-adapter.js";
 import { ioredisAdapter, isIORedisLike } from "./ioredis-adapter.js";
@@ -114,6 +115,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   readonly #ttl: Milliseconds | undefined;
   readonly #clock: Clock;
   readonly #timeout: Milliseconds;
+  readonly #deadlines: DeadlineSweeper;
   readonly #serializeKey: ((key: K) => string) | undefined;
   readonly #scanCount: number;
   readonly #onEvent: ((event: RedisTierEvent) => void) | undefined;
@@ -146,6 +148,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       options.commandTimeout === undefined
         ? DEFAULT_COMMAND_TIMEOUT
         : toMilliseconds(options.commandTimeout, "commandTimeout", false);
+    this.#deadlines = new DeadlineSweeper(this.#timeout);
     this.#serializeKey = options.serializeKey;
     const scanCount = options.scanCount ?? 1_000;
     if (!Number.isInteger(scanCount) || scanCount < 1) {
@@ -158,7 +161,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     if (typeof client === "string" || isConnectOptions(client)) {
       const settings = resolveConnectOptions(client, name);
       this.#closesAdapter = true;
-      this.#pendingAdapter = createIORedisClient(settings, this.#timeout, name).then((created) => {
+      this.#pendingAdapter = createIORedisClient(settings, name).then((created) => {
         created.on("error", (error: Error) => this.#emit({ type: "client-error", tier: name, error }));
         const adapter = ioredisAdapter(created);
         if (this.#closed) void adapter.close();
@@ -205,10 +208,19 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     return `${this.#prefix}:${encodeKeyPart(text)}`;
   }
 
-  async get(key: K): Promise<CacheEntry<V> | undefined> {
-    const redisKey = this.redisKey(key);
-    const bytes = await this.#run("get", (redis) => redis.get(redisKey));
-    return this.#read(redisKey, bytes, this.#clock.now());
+  get(key: K): Promise<CacheEntry<V> | undefined> {
+    // Not `async`: the hot path saves a promise hop by decoding inside the settle callback.
+    let redisKey: string;
+    try {
+      redisKey = this.redisKey(key);
+    } catch (error) {
+      return Promise.reject(this.#wrap("get", error));
+    }
+    return this.#run(
+      "get",
+      (redis) => redis.get(redisKey),
+      (bytes) => this.#read(redisKey, bytes, this.#clock.now()),
+    );
   }
 
   async getMany(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]> {
@@ -405,17 +417,28 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     }
   }
 
-  /** Runs one call under `commandTimeout`. */
-  #run<T>(operation: string, work: (redis: RedisAdapter) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(this.#timeoutError(operation)), this.#timeout);
+  /** Runs one call under `commandTimeout`; `then` maps the result before the caller sees it. */
+  #run<T, R = T>(
+    operation: string,
+    work: (redis: RedisAdapter) => Promise<T>,
+    then?: (value: T) => R,
+  ): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const deadline = this.#deadlines.add(() => reject(this.#timeoutError(operation)));
       this.#start(operation, work).then(
         (value) => {
-          clearTimeout(timer);
-          resolve(value);
+          this.#deadlines.delete(deadline);
+          if (then === undefined) resolve(value as unknown as R);
+          else {
+            try {
+              resolve(then(value));
+            } catch (error) {
+              reject(this.#wrap(operation, error));
+            }
+          }
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          this.#deadlines.delete(deadline);
           reject(this.#wrap(operation, error));
         },
       );

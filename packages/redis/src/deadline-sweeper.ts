@@ -1,0 +1,57 @@
+interface Pending {
+  readonly deadline: number;
+  readonly expire: () => void;
+}
+
+/**
+ * Times out calls with one interval timer instead of a timer per call. Time is counted in sweeps
+ * (a tenth of the timeout each), so tracking a call reads no clock. All calls of a tier share one
+ * timeout, so deadlines are in insertion order: a sweep walks the set from its start and stops at
+ * the first call still in time. A call fails between `timeout` and `timeout + timeout / 10` after
+ * it started.
+ *
+ * Measured with 256 gets in flight: a `setTimeout`/`clearTimeout` pair per call cost RedisTier
+ * about a fifth of its throughput (see the README's figures).
+ */
+export class DeadlineSweeper {
+  readonly #period: number;
+  readonly #sweepsPerTimeout: number;
+  readonly #pending = new Set<Pending>();
+  #sweeps = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(timeout: number) {
+    this.#period = Math.max(1, Math.ceil(timeout / 10));
+    this.#sweepsPerTimeout = Math.ceil(timeout / this.#period);
+  }
+
+  /** Tracks a call; `expire` runs once if the call is still tracked at its deadline. */
+  add(expire: () => void): Pending {
+    // +1: the first sweep may come at any point of the current period.
+    const entry: Pending = { deadline: this.#sweeps + this.#sweepsPerTimeout + 1, expire };
+    this.#pending.add(entry);
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#sweep(), this.#period);
+      this.#timer.unref();
+    }
+    return entry;
+  }
+
+  /** Stops tracking a call that settled. */
+  delete(entry: Pending): void {
+    this.#pending.delete(entry);
+  }
+
+  #sweep(): void {
+    const now = ++this.#sweeps;
+    for (const entry of this.#pending) {
+      if (entry.deadline > now) break;
+      this.#pending.delete(entry);
+      entry.expire();
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
