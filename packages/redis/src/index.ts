@@ -17,3 +17,17 @@ export type {
 
 // Envelope (for tools that read cachet keys)
 export { ENVELOPE_MAGIC, ENVELOPE_VERSION } from "./envelope.js";
+
+// Coherence
+export { RedisBus } from "./bus/redis-bus.js";
+export type { RedisBusOptions } from "./bus/redis-bus.js";
+export type { IORedisClient } from "./bus/ioredis-client.js";
+export { RedisLock } from "./lock/redis-lock.js";
+export type { RedisLockOptions } from "./lock/redis-lock.js";
+export { RedisStreams } from "./streams/redis-streams.js";
+export type {
+  ClaimResult,
+  RedisStreamsOptions,
+  StreamEntry,
+  StreamReadOptions,
+} from "./streams/redis-streams.js";
