@@ -53,7 +53,7 @@ describeRedis(
           const keys = Array.from({ length: 200 }, (_, i) => `prop:${i}`);
           await a.call({ op: "insertMany", keys, value: "v1" });
           expect(await b.call({ op: "getMany", keys })).toEqual(keys.map(() => "v1"));
-          await b.call({ op: "forget" });
+          await b.call({ op: "settle", names: keys.map((k) => `key:${k}`), timeoutMs: 5_000 }); // the setup's own messages must not count
           const sinceStart: number[] = [];
           const afterResolve: number[] = [];
           for (const key of keys) {
@@ -86,6 +86,7 @@ describeRedis(
           expect(
             (await c.call<(string | null)[]>({ op: "getMany", keys })).filter((v) => v === "old"),
           ).toHaveLength(1_000);
+          await c.call({ op: "settle", names: keys.map((k) => `key:${k}`), timeoutMs: 5_000 }); // the setup's own messages must not count
           await a.call({ op: "invalidateMany", keys });
           await c.call({ op: "awaitArrivals", names: keys.map((k) => `key:${k}`), timeoutMs: 5_000 });
           const left = (await c.call<(string | null)[]>({ op: "getMany", keys })).filter((v) => v !== null);
@@ -150,7 +151,7 @@ describeRedis(
             const keys = Array.from({ length: 20 }, (_, i) => `cut:${i}`);
             await a.call({ op: "insertMany", keys, value: "v1" });
             expect(await b.call({ op: "getMany", keys })).toEqual(keys.map(() => "v1"));
-            await b.call({ op: "forget" });
+            await b.call({ op: "settle", names: keys.map((k) => `key:${k}`), timeoutMs: 5_000 }); // the setup's own messages must not count
             const before = (await b.state()).reconnects.length;
             proxy.cutAll();
             for (const key of keys) await a.call({ op: "insert", key, value: "v2" });
@@ -215,7 +216,7 @@ describeRedis(
           const keys = Array.from({ length: 200 }, (_, i) => `crash:${i}`);
           await a.call({ op: "insertMany", keys, value: "v1" });
           expect(await b.call({ op: "getMany", keys })).toEqual(keys.map(() => "v1"));
-          await b.call({ op: "forget" });
+          await b.call({ op: "settle", names: keys.map((k) => `key:${k}`), timeoutMs: 5_000 }); // the setup's own messages must not count
           await a.call({ op: "insertMany", keys, value: "v2" });
           await redis.kill(); // possibly before B read every message
           await redis.restart();

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
+import { describeRedis, startRedisCluster } from "@cachet/test-utils";
+import type { RedisClusterHandle } from "@cachet/test-utils";
+import type { FleetMember } from "./fixtures/fleet.js";
+import { startFleet } from "./fixtures/fleet.js";
+import { percentile } from "./fixtures/wait.js";
+
+jest.setTimeout(60_000);
+
+const figures: string[] = [];
+
+describeRedis(
+  "a fleet of cache processes on a 3-master Redis Cluster",
+  () => {
+    let cluster: RedisClusterHandle;
+    beforeAll(async () => {
+      cluster = await startRedisCluster({ masters: 3 });
+    });
+    afterAll(async () => {
+      await cluster?.stop();
+      if (figures.length > 0) console.log(`coherence figures (cluster):\n  ${figures.join("\n  ")}`);
+    });
+
+    describe.each(["pubsub", "stream"] as const)("%s", (transport) => {
+      let fleet: FleetMember[];
+      let a: FleetMember, b: FleetMember;
+
+      beforeAll(async () => {
+        const run = `fleet:cluster:${process.pid}:${transport}`;
+        const nodes = cluster.nodes.map(({ host, port }) => ({ host, port }));
+        const base = { transport, channel: run, prefix: run, cluster: nodes, lock: true };
+        fleet = await startFleet([
+          { ...base, name: "a" },
+          { ...base, name: "b" },
+          { ...base, name: "c" },
+        ]);
+        [a, b] = fleet as [FleetMember, FleetMember];
+      });
+
+      afterAll(async () => {
+        await Promise.all((fleet ?? []).map((member) => member.stop()));
+      });
+
+      it("after A writes, B serves the new value once the message arrived; arrival is bounded", async () => {
+        const keys = Array.from({ length: 100 }, (_, i) => `prop:${i}`);
+        await a.call({ op: "insertMany", keys, value: "v1" });
+        expect(await b.call({ op: "getMany", keys })).toEqual(keys.map(() => "v1"));
+        await b.call({ op: "settle", names: keys.map((k) => `key:${k}`), timeoutMs: 5_000 }); // the setup's own messages must not count
+        const latencies: number[] = [];
+        for (const key of keys) {
+          const { startedAt } = await a.call<{ startedAt: number }>({ op: "insert", key, value: "v2" });
+          const [arrivedAt] = await b.call<number[]>({
+            op: "awaitArrivals",
+            names: [`key:${key}`],
+            timeoutMs: 2_000,
+          });
+          latencies.push(arrivedAt! - startedAt);
+          expect(await b.get(key)).toBe("v2");
+        }
+        figures.push(
+          `${transport}: insert start → arrival p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms`,
+        );
+        expect(percentile(latencies, 99)).toBeLessThan(50);
+      });
+
+      it("a thousand keys invalidated in a burst all arrive; tags reach every instance", async () => {
+        const keys = Array.from({ length: 1_000 }, (_, i) => `burst:${i}`);
+        await a.call({ op: "insertMany", keys, value: "old" });
+        await b.call({ op: "getMany", keys });
+        await b.call({ op: "settle", names: keys.map((k) => `key:${k}`), timeoutMs: 5_000 }); // the setup's own messages must not count
+        await a.call({ op: "invalidateMany", keys });
+        await b.call({ op: "awaitArrivals", names: keys.map((k) => `key:${k}`), timeoutMs: 5_000 });
+        expect((await b.call<(string | null)[]>({ op: "getMany", keys })).filter((v) => v !== null)).toEqual(
+          [],
+        );
+
+        await a.call({ op: "insert", key: "tagged", value: "x", tags: ["t"] });
+        for (const member of fleet) expect(await member.get("tagged")).toBe("x");
+        await a.call({ op: "invalidateTags", tags: ["t"] });
+        for (const member of fleet.slice(1)) {
+          await member.call({ op: "awaitArrivals", names: ["tag:t"], timeoutMs: 2_000 });
+        }
+        for (const member of fleet) expect(await member.get("tagged")).toBeNull();
+      });
+
+      it("fleet-wide stampede protection holds on the cluster", async () => {
+        const results = await Promise.all(
+          fleet.map((member) =>
+            member.call<{ loads: number }>({
+              op: "stampede",
+              key: "stampede:1",
+              concurrency: 250,
+              loaderMs: 150,
+            }),
+          ),
+        );
+        const loads = results.reduce((sum, r) => sum + r.loads, 0);
+        figures.push(`${transport}: 3 processes x 250 concurrent misses → ${loads} loader call(s)`);
+        expect(loads).toBe(1);
+      });
+    });
+  },
+  true,
+);
