@@ -3,7 +3,7 @@
 // and JSON results, and the SVG chart of the headline ratios.
 //
 //   node dist/main.js [--quick] [--reps N] [--only id,prefix,...] [--skip id,...] [--timeout S]
-//                     [--no-write] [--update-readme]
+//                     [--no-write] [--from-results]
 import { fork } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -12,8 +12,9 @@ import { parseArgs } from "node:util";
 import { findRedisBinaries } from "@cachet/test-utils";
 import { format } from "prettier";
 import { machineInfo, machineLine } from "./machine.js";
+import type { MachineInfo } from "./machine.js";
 import { formatMetric, reportMarkdown, summarize } from "./report.js";
-import type { RunOutcome, ScenarioRuns } from "./report.js";
+import type { RunOutcome, ScenarioRuns, ScenarioSummary } from "./report.js";
 import type { RunnerMessage } from "./runner.js";
 import { SCENARIOS } from "./scenarios.js";
 import type { RunSettings } from "./scenarios/types.js";
@@ -32,11 +33,12 @@ const { values: args } = parseArgs({
     skip: { type: "string" },
     timeout: { type: "string", default: "120" },
     "no-write": { type: "boolean", default: false },
-    "update-readme": { type: "boolean", default: false },
+    "from-results": { type: "boolean", default: false },
   },
 });
 
 const README = join(packageDir, "README.md");
+const MARKDOWN = { parser: "markdown", printWidth: 110, proseWrap: "preserve" } as const;
 const START = "<!-- results:start -->";
 const END = "<!-- results:end -->";
 
@@ -51,7 +53,7 @@ async function updateReadme(report: string): Promise<void> {
     .replace(/^(#{2,5}) /gm, "#$1 ")
     .trim();
   const next = `${readme.slice(0, from + START.length)}\n\n${body}\n\n${readme.slice(to)}`;
-  writeFileSync(README, await format(next, { parser: "markdown", printWidth: 110, proseWrap: "preserve" }));
+  writeFileSync(README, await format(next, MARKDOWN));
 }
 
 const quick = args.quick === true;
@@ -102,10 +104,30 @@ function brief(
   return columns.map((c) => `${c.metric}=${formatMetric(outcome.metrics[c.metric], c.format)}`).join(" ");
 }
 
+const CHART = join(repoRoot, "docs", "bench.svg");
+
+interface SavedResults {
+  machine: MachineInfo;
+  reps: number;
+  quick: boolean;
+  wallSeconds: number;
+  summaries: ScenarioSummary[];
+}
+
+/** Re-renders latest.md, the chart and the README block from results/latest.json, measuring nothing. */
+async function rerender(): Promise<void> {
+  const saved = JSON.parse(readFileSync(join(packageDir, "results", "latest.json"), "utf8")) as SavedResults;
+  const defs = saved.summaries.map((s) => SCENARIOS.find((d) => d.id === s.id)!);
+  const markdown = await format(reportMarkdown(saved.machine, saved, saved.summaries, defs), MARKDOWN);
+  writeFileSync(join(packageDir, "results", "latest.md"), markdown);
+  writeFileSync(CHART, ratioChart(saved.summaries, saved.machine));
+  await updateReadme(markdown);
+  console.error("re-rendered results/latest.md, docs/bench.svg and README.md from results/latest.json");
+}
+
 async function main(): Promise<void> {
-  if (args["update-readme"] === true) {
-    await updateReadme(readFileSync(join(packageDir, "results", "latest.md"), "utf8"));
-    console.error("README.md results updated from results/latest.md");
+  if (args["from-results"] === true) {
+    await rerender();
     return;
   }
   const machine = machineInfo();
@@ -138,11 +160,10 @@ async function main(): Promise<void> {
   }
   const wallSeconds = (performance.now() - wallStart) / 1000;
   const summaries = all.map(summarize);
-  const markdown = await format(reportMarkdown(machine, { reps, quick, wallSeconds }, summaries, selected), {
-    parser: "markdown",
-    printWidth: 110,
-    proseWrap: "preserve",
-  });
+  const markdown = await format(
+    reportMarkdown(machine, { reps, quick, wallSeconds }, summaries, selected),
+    MARKDOWN,
+  );
   console.log(markdown);
   if (args["no-write"] === true) return;
   const resultsDir = join(packageDir, "results");
@@ -162,10 +183,9 @@ async function main(): Promise<void> {
   const written = [join(resultsDir, `${name}.md`), join(resultsDir, `${name}.json`)];
   // The chart only reflects a full run of the scenarios it plots.
   if (!quick && ["l1-get-seq", "l1-get-256", "l2-hit"].every((id) => selected.some((s) => s.id === id))) {
-    const svg = join(repoRoot, "docs", "bench.svg");
-    mkdirSync(dirname(svg), { recursive: true });
-    writeFileSync(svg, ratioChart(summaries, machine, reps));
-    written.push(svg);
+    mkdirSync(dirname(CHART), { recursive: true });
+    writeFileSync(CHART, ratioChart(summaries, machine));
+    written.push(CHART);
     await updateReadme(markdown);
     written.push(README);
   }

@@ -92,8 +92,8 @@ function http(adapter: "node" | "fetch" | "fastify"): ScenarioDef {
     ratioMetric: "opsPerSec",
     columns: [
       { metric: "opsPerSec", label: "median req/s", format: "ops" },
-      { metric: "p50", label: "p50 ms", format: "ms" },
-      { metric: "p99", label: "p99 ms", format: "ms" },
+      { metric: "p50", label: "p50 ms", format: "count" },
+      { metric: "p99", label: "p99 ms", format: "count" },
     ],
     maxReps: 3,
   };

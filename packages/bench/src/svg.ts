@@ -34,18 +34,16 @@ function group(
       : [{ label: name, value: lib.ratio, highlight: name.startsWith("cachet") }];
   });
   if (bars.length === 0) return undefined;
-  return target === undefined ? { title, bars } : { title, bars, target };
+  const runs = Math.max(...s.libraries.map((l) => l.ok));
+  const full = `${title} (median of ${runs} runs)`;
+  return target === undefined ? { title: full, bars } : { title: full, bars, target };
 }
 
 /**
  * A horizontal bar chart of the headline ratios (L1 hits to raw lru-cache, L2 hits to raw ioredis),
  * as a self-contained SVG string: no fonts, scripts or external references.
  */
-export function ratioChart(
-  summaries: readonly ScenarioSummary[],
-  machine: MachineInfo,
-  reps: number,
-): string {
+export function ratioChart(summaries: readonly ScenarioSummary[], machine: MachineInfo): string {
   const l1Order = [
     "cachet",
     "lru-cache",
@@ -103,15 +101,17 @@ export function ratioChart(
     }
     y += 30;
   }
-  const height = y + 20;
-  const footer = `median of ${reps} interleaved repetitions, one process per measurement · Node ${machine.node} · ${machine.cpu} × ${machine.cores} · ${machine.date.slice(0, 10)} · shared, noisy machine: compare ratios, not absolute numbers`;
+  const height = y + 34;
+  const footer1 = `One fresh process per measurement, libraries interleaved, ratios taken within each repetition · pnpm bench`;
+  const footer2 = `Node ${machine.node} · ${machine.cpu} × ${machine.cores} cores · ${machine.date.slice(0, 10)} · a shared, noisy machine: compare ratios, not absolute numbers`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-label="cachet benchmark ratios">`,
     "<style>text{font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;fill:#212529}.h{font-size:13px;font-weight:600}.l{font-size:12px}.v{font-size:11px}.t{font-size:10px;fill:#1971c2}.f{font-size:10px;fill:#495057}</style>",
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     `<text x="8" y="20" class="h">cachet vs raw clients and peer caches (higher is better; black line = 1.0x, the raw baseline)</text>`,
     ...parts,
-    `<text x="8" y="${height - 10}" class="f">${esc(footer)}</text>`,
+    `<text x="8" y="${height - 24}" class="f">${esc(footer1)}</text>`,
+    `<text x="8" y="${height - 10}" class="f">${esc(footer2)}</text>`,
     "</svg>",
     "",
   ].join("\n");
