@@ -27,7 +27,9 @@ export interface CacheBuilderOptions {
 export type MemoryOptions<K, V> = Omit<MemoryTierOptions<K, V>, "clock" | "ttl">;
 
 type TierSource<K, V> =
-  { kind: "memory"; options: MemoryOptions<K, V> } | { kind: "storage"; tier: CacheTier<K, V> } | undefined;
+  | { kind: "memory"; options: MemoryOptions<K, V> }
+  | { kind: "storage"; tier: CacheTier<K, V>; close: boolean }
+  | undefined;
 
 /** Options for {@link CacheBuilder.distributedStampedeProtection}. */
 export interface DistributedStampedeOptions {
@@ -124,9 +126,12 @@ export class CacheBuilder<K, V> {
     return this;
   }
 
-  /** Uses any `CacheTier` as this tier (Redis, a `ServiceTier`, a `MockCache`...). */
-  storage(tier: CacheTier<K, V>): this {
-    this.#source = { kind: "storage", tier };
+  /**
+   * Uses any `CacheTier` as this tier (Redis, a `ServiceTier`, a `MockCache`...). `cache.close()`
+   * closes it, unless `close: false` (for a tier several caches share).
+   */
+  storage(tier: CacheTier<K, V>, options?: { close?: boolean }): this {
+    this.#source = { kind: "storage", tier, close: options?.close !== false };
     this.#sourceCount++;
     return this;
   }
@@ -487,7 +492,16 @@ export class CacheBuilder<K, V> {
         },
       });
     }
-    return { tier, name, ttl, promotion, timeout, breaker, breakerHook };
+    return {
+      tier,
+      name,
+      ttl,
+      promotion,
+      timeout,
+      breaker,
+      breakerHook,
+      owned: source.kind === "memory" || source.close,
+    };
   }
 
   #setGlobal<P extends keyof GlobalOptions<V>>(option: P, value: GlobalOptions<V>[P]): this {

@@ -42,6 +42,8 @@ export interface TierSlot<K, V> {
   /** Per-operation time limit for this tier. */
   readonly timeout: Milliseconds | undefined;
   readonly breaker: TierBreaker | undefined;
+  /** Whether `close()` closes this tier (false for a tier shared with other caches). */
+  readonly owned: boolean;
   /** Receives the breaker's state changes, once the cache is built. */
   readonly breakerHook: { listener?: (state: string) => void };
 }
@@ -552,7 +554,8 @@ export class Cache<K, V> {
 
   /**
    * Stops background work and timers, aborts loads in flight (their callers get code `CLOSED`), and
-   * closes every tier. Idempotent. Later calls reject with code `CLOSED`.
+   * closes every tier, except those passed with `.storage(tier, { close: false })` (a tier shared
+   * with other caches). Idempotent. Later calls reject with code `CLOSED`.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -570,7 +573,7 @@ export class Cache<K, V> {
       }
     }
     await Promise.allSettled(
-      this.#slots.map((slot) => (slot.tier.close ? slot.tier.close() : Promise.resolve())),
+      this.#slots.map((slot) => (slot.owned && slot.tier.close ? slot.tier.close() : Promise.resolve())),
     );
   }
 

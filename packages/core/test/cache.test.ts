@@ -1,5 +1,5 @@
 import type { CacheError } from "../src/index.js";
-import { Cache, CacheEntry, ManualClock, PromotionPolicy, isCacheError } from "../src/index.js";
+import { Cache, CacheEntry, ManualClock, MockCache, PromotionPolicy, isCacheError } from "../src/index.js";
 import { CountingTier, deferred, flush, twoTier } from "./fixtures.js";
 
 describe("get / insert across tiers", () => {
@@ -449,6 +449,27 @@ describe("close", () => {
     await expect(cache.getOrInsert("k", () => "v")).rejects.toMatchObject({ code: "CLOSED" });
     await cache.close();
     expect(cache.isClosed).toBe(true);
+  });
+});
+
+describe("close and tier ownership", () => {
+  it("closes every tier, except a storage tier passed with close: false", async () => {
+    const clock = new ManualClock();
+    const owned = new CountingTier<string>(clock, "owned");
+    const shared = new MockCache<string, string>({ clock, name: "shared" });
+    let closedOwned = 0;
+    (owned as unknown as { close: () => Promise<void> }).close = () => (closedOwned++, Promise.resolve());
+    const cache = Cache.builder<string, string>({ clock })
+      .memory({ maxEntries: 10 })
+      .fallback(
+        Cache.builder<string, string>()
+          .storage(owned)
+          .fallback(Cache.builder<string, string>().storage(shared, { close: false })),
+      )
+      .build();
+    await cache.close();
+    expect(closedOwned).toBe(1);
+    expect(shared.isClosed).toBe(false);
   });
 });
 
