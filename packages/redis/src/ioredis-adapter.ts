@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from "ioredis";
+import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { clusterSlot, groupBy } from "./cluster-slot.js";
 import type { RedisAdapter, RedisWrite } from "./redis-adapter.js";
 
@@ -97,35 +97,84 @@ class IORedisAdapter implements RedisAdapter {
     return this.#client.getBuffer(key);
   }
 
-  /** On a Cluster: one pipeline per master, holding one MGET per slot. */
-  #nodeGroups<T>(items: readonly T[], keyOf: (item: T) => string | Buffer) {
-    const slotGroups = groupBy(items, (item) => clusterSlot(keyOf(item)));
-    const slots = (this.#client as Cluster).slots;
-    const nodeGroups = new Map<string, { item: T; index: number }[][]>();
-    for (const [slot, group] of slotGroups) {
-      const node = slots[slot]?.[0] ?? `slot:${slot}`;
-      let list = nodeGroups.get(node);
-      if (!list) nodeGroups.set(node, (list = []));
-      list.push(group);
-    }
-    return nodeGroups.values();
+  /**
+   * Cluster batches: one pipeline per slot allocation group (in practice, per master) according to
+   * ioredis's slot map, so a batch costs about one round trip per node. A unit whose slot the map
+   * does not know, or that a node answers with MOVED/ASK (the map is stale, e.g. after a restart or
+   * a failover), is re-sent on its own through the Cluster, which follows the redirection and
+   * refreshes its map. Results come back in unit order.
+   */
+  async #routed<U, R>(
+    units: readonly U[],
+    slotOf: (unit: U) => number,
+    queue: (pipeline: ChainableCommander, unit: U) => void,
+    direct: (unit: U) => Promise<R>,
+  ): Promise<R[]> {
+    const cluster = this.#client as Cluster;
+    const out = new Array<R>(units.length);
+    const byNodes = new Map<string, number[]>();
+    const unrouted: number[] = [];
+    units.forEach((unit, i) => {
+      const nodes = cluster.slots[slotOf(unit)];
+      if (nodes === undefined || nodes.length === 0) {
+        unrouted.push(i);
+        return;
+      }
+      const group = nodes.join(",");
+      let list = byNodes.get(group);
+      if (!list) byNodes.set(group, (list = []));
+      list.push(i);
+    });
+    let refreshed: Promise<void> | undefined;
+    const resend = async (i: number, redirected = false): Promise<void> => {
+      // ioredis follows MOVED for a lone command, but not for a pipeline (its own auto-pipelining
+      // included) whose commands were redirected to different places, and it does not refresh its
+      // slot map then: without this, a stale map (after a master restarts) would never heal.
+      if (redirected) await (refreshed ??= this.#refreshSlots());
+      out[i] = await direct(units[i]!);
+    };
+    await Promise.all([
+      ...Array.from(byNodes.values(), async (indexes) => {
+        const pipeline = cluster.pipeline();
+        for (const i of indexes) queue(pipeline, units[i]!);
+        let results: PipelineResult;
+        try {
+          results = await pipeline.exec();
+        } catch {
+          // The pipeline could not be routed as a whole: send each unit through the Cluster.
+          await Promise.all(indexes.map((i) => resend(i)));
+          return;
+        }
+        await Promise.all(
+          indexes.map(async (i, position) => {
+            const [error, result] = results?.[position] ?? [new Error("pipeline returned no result"), null];
+            if (error === null) out[i] = result as R;
+            else if (/^(MOVED|ASK) /.test(error.message)) await resend(i, true);
+            else throw error;
+          }),
+        );
+      }),
+      ...unrouted.map((i) => resend(i)),
+    ]);
+    return out;
+  }
+
+  #refreshSlots(): Promise<void> {
+    return new Promise<void>((resolve) => (this.#client as Cluster).refreshSlotsCache(() => resolve()));
   }
 
   async getMany(keys: readonly string[]): Promise<(Buffer | null)[]> {
     if (keys.length === 0) return [];
     if (!this.isCluster) return this.#client.mgetBuffer(...keys);
-    const out = new Array<Buffer | null>(keys.length).fill(null);
-    await Promise.all(
-      Array.from(
-        this.#nodeGroups(keys, (key) => key),
-        async (slotGroups) => {
-          const pipeline = this.#client.pipeline();
-          for (const group of slotGroups) pipeline.mgetBuffer(...group.map((g) => g.item));
-          const replies = check(await pipeline.exec()) as (Buffer | null)[][];
-          slotGroups.forEach((group, i) => group.forEach((g, j) => (out[g.index] = replies[i]![j] ?? null)));
-        },
-      ),
+    const groups = Array.from(groupBy(keys, clusterSlot));
+    const replies = await this.#routed(
+      groups,
+      ([slot]) => slot,
+      (pipeline, [, group]) => pipeline.mgetBuffer(...group.map((g) => g.item)),
+      ([, group]) => this.#client.mgetBuffer(...group.map((g) => g.item)),
     );
+    const out = new Array<Buffer | null>(keys.length).fill(null);
+    groups.forEach(([, group], i) => group.forEach((g, j) => (out[g.index] = replies[i]![j] ?? null)));
     return out;
   }
 
@@ -136,21 +185,21 @@ class IORedisAdapter implements RedisAdapter {
 
   async setMany(writes: readonly RedisWrite[]): Promise<void> {
     if (writes.length === 0) return;
-    const groups = this.isCluster
-      ? Array.from(
-          this.#nodeGroups(writes, (w) => w.key),
-          (slotGroups) => slotGroups.flat().map((g) => g.item),
-        )
-      : [writes];
-    await Promise.all(
-      groups.map(async (group) => {
-        const pipeline = this.#client.pipeline();
-        for (const w of group) {
-          if (w.ttlMs === undefined) pipeline.set(w.key, w.value);
-          else pipeline.set(w.key, w.value, "PX", w.ttlMs);
-        }
-        check(await pipeline.exec());
-      }),
+    const queue = (pipeline: ChainableCommander, w: RedisWrite): void => {
+      if (w.ttlMs === undefined) pipeline.set(w.key, w.value);
+      else pipeline.set(w.key, w.value, "PX", w.ttlMs);
+    };
+    if (!this.isCluster) {
+      const pipeline = this.#client.pipeline();
+      for (const w of writes) queue(pipeline, w);
+      check(await pipeline.exec());
+      return;
+    }
+    await this.#routed(
+      writes,
+      (w) => clusterSlot(w.key),
+      queue,
+      (w) => this.set(w.key, w.value, w.ttlMs),
     );
   }
 
@@ -160,15 +209,11 @@ class IORedisAdapter implements RedisAdapter {
       await this.#client.unlink(...keys);
       return;
     }
-    await Promise.all(
-      Array.from(
-        this.#nodeGroups(keys, (key) => key),
-        async (slotGroups) => {
-          const pipeline = this.#client.pipeline();
-          for (const group of slotGroups) pipeline.unlink(...group.map((g) => g.item));
-          check(await pipeline.exec());
-        },
-      ),
+    await this.#routed(
+      Array.from(groupBy(keys, clusterSlot)),
+      ([slot]) => slot,
+      (pipeline, [, group]) => pipeline.unlink(...group.map((g) => g.item)),
+      ([, group]) => this.#client.unlink(...group.map((g) => g.item)),
     );
   }
 

@@ -120,4 +120,41 @@ describeRedis("RedisTier on a 3-master Redis Cluster", () => {
     const error = await tier.get("k").catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "CLOSED" });
   });
+
+  // Last in the file: it takes a master down and brings it back.
+  it("a killed master fails the calls that reach it within commandTimeout; the same tier recovers after a restart", async () => {
+    const timeout = 500;
+    const tier = new RedisTier({
+      client: { cluster: cluster.nodes },
+      prefix: uniquePrefix("kill"),
+      commandTimeout: timeout,
+    });
+    try {
+      const keys = keysOverAllSlots("x").filter((_, slot) => slot % 512 === 0);
+      await tier.insertMany(keys.map((key) => [key, new CacheEntry(key)] as const));
+      await cluster.killNode(0);
+      const started = performance.now();
+      const error = await tier.getMany(keys).catch((e: unknown) => e);
+      expect(performance.now() - started).toBeLessThan(timeout + 400);
+      expect(["TIER_FAILURE", "TIMEOUT"]).toContain((error as { code?: string }).code);
+      await cluster.restartNode(0);
+      const deadline = Date.now() + 10_000;
+      let recovered = false;
+      let lastError: unknown;
+      while (!recovered && Date.now() < deadline) {
+        recovered = await tier.insertMany(keys.map((key) => [key, new CacheEntry(`${key}!`)] as const)).then(
+          () => true,
+          (e: unknown) => {
+            lastError = e;
+            return false;
+          },
+        );
+        if (!recovered) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(recovered ? "recovered" : String(lastError)).toBe("recovered");
+      expect((await tier.getMany(keys)).map((e) => e?.value)).toEqual(keys.map((key) => `${key}!`));
+    } finally {
+      await tier.close();
+    }
+  });
 });

@@ -75,7 +75,7 @@ describeRedis(
       ]);
       for (const { code, elapsed } of results) {
         expect(code).toBe("TIER_FAILURE");
-        expect(elapsed).toBeLessThan(50 + MARGIN / 3);
+        expect(elapsed).toBeLessThan(TIMEOUT / 2); // far below commandTimeout: not waited for
       }
       await until(
         async () => events.some((e) => e.type === "client-error"),
@@ -147,7 +147,7 @@ describeRedis(
       await until(async () => !(await works(tier)()), "node-redis notices the server is gone");
       const { code, elapsed } = await failure(tier.get("k"));
       expect(code).toBe("TIER_FAILURE");
-      expect(elapsed).toBeLessThan(50 + MARGIN / 3);
+      expect(elapsed).toBeLessThan(TIMEOUT / 2); // far below commandTimeout: not waited for
       await redis.restart();
       await until(works(tier), "node-redis reconnects");
       await tier.insert("k", new CacheEntry("again"));
