@@ -13,6 +13,8 @@ export interface IORedisLike {
 }
 
 type Client = Redis | Cluster;
+
+const REDIRECT = /^(MOVED|ASK) /;
 type PipelineResult = [error: Error | null, result: unknown][] | null;
 
 /** True for an ioredis `Redis` or `Cluster`. */
@@ -94,7 +96,21 @@ class IORedisAdapter implements RedisAdapter {
   }
 
   get(key: string): Promise<Buffer | null> {
-    return this.#client.getBuffer(key);
+    const reply = this.#client.getBuffer(key);
+    return this.isCluster
+      ? reply.catch((error: unknown) => this.#afterRedirect(error, () => this.#client.getBuffer(key)))
+      : reply;
+  }
+
+  /**
+   * On a Cluster, ioredis's auto-pipelining batches lone commands too, and a batch whose commands
+   * were redirected to different nodes fails with the raw MOVED errors and leaves the slot map
+   * stale. Refresh the map once and retry the command.
+   */
+  async #afterRedirect<T>(error: unknown, retry: () => Promise<T>): Promise<T> {
+    if (!(error instanceof Error) || !REDIRECT.test(error.message)) throw error;
+    await this.#refreshSlots();
+    return retry();
   }
 
   /**
@@ -149,7 +165,7 @@ class IORedisAdapter implements RedisAdapter {
           indexes.map(async (i, position) => {
             const [error, result] = results?.[position] ?? [new Error("pipeline returned no result"), null];
             if (error === null) out[i] = result as R;
-            else if (/^(MOVED|ASK) /.test(error.message)) await resend(i, true);
+            else if (REDIRECT.test(error.message)) await resend(i, true);
             else throw error;
           }),
         );
@@ -179,8 +195,10 @@ class IORedisAdapter implements RedisAdapter {
   }
 
   async set(key: string, value: Buffer, ttlMs: number | undefined): Promise<void> {
-    if (ttlMs === undefined) await this.#client.set(key, value);
-    else await this.#client.set(key, value, "PX", ttlMs);
+    const send = () =>
+      ttlMs === undefined ? this.#client.set(key, value) : this.#client.set(key, value, "PX", ttlMs);
+    if (!this.isCluster) await send();
+    else await send().catch((error: unknown) => this.#afterRedirect(error, send));
   }
 
   async setMany(writes: readonly RedisWrite[]): Promise<void> {
