@@ -272,7 +272,8 @@ export function reportMarkdown(
     "",
     `${options.quick ? "Quick (smoke) run: figures are not meaningful. " : ""}` +
       `${options.reps} repetition(s) (slow scenarios fewer, see \`runs\`), every measurement in a fresh Node ` +
-      `process, libraries interleaved; medians, and ratios to the baseline measured in the same repetition ` +
+      `process (its throughput the median of five timed windows), libraries interleaved; medians, and ratios ` +
+      `to the baseline measured in the same repetition ` +
       `(median of the per-repetition ratios, with their range). Wall time ${Math.round(options.wallSeconds)} s.`,
     "",
     "Caveat: a shared 2-core machine with other work running; absolute numbers move between runs, ratios " +

@@ -39,10 +39,10 @@ export async function runL2Hit(lib: string, settings: RunSettings): Promise<Metr
     };
     const warmupMs = settings.quick ? 150 : 200;
     const durationMs = settings.quick ? 300 : 600;
-    await measureOps(call, { inFlight: 256, warmupMs, durationMs: 1 });
+    await measureOps(call, { inFlight: 256, warmupMs, durationMs: 1, chunk: 1 });
     samples = new Samples(4_000_000);
     misses = 0;
-    const result = await measureOps(call, { inFlight: 256, warmupMs: 0, durationMs });
+    const result = await measureOps(call, { inFlight: 256, warmupMs: 0, durationMs, chunk: 1 });
     if (misses > result.ops * 0.01) throw new Error(`${lib}: ${misses} of ${result.ops} reads missed`);
     const { p50, p99 } = samples.summary();
     return { opsPerSec: result.opsPerSec, p50, p99, misses };
