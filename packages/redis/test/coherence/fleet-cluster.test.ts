@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
-import { describeRedis, startRedisCluster } from "@cachet/test-utils";
+import { describeRedis, sendCommand, startRedisCluster } from "@cachet/test-utils";
 import type { RedisClusterHandle } from "@cachet/test-utils";
 import type { FleetMember } from "./fixtures/fleet.js";
 import { startFleet } from "./fixtures/fleet.js";
-import { percentile } from "./fixtures/wait.js";
+import { Cluster } from "ioredis";
+import type { CacheBusMessage } from "@cachet/tier";
+import { RedisBus } from "../../src/bus/redis-bus.js";
+import { percentile, waitFor } from "./fixtures/wait.js";
 
 jest.setTimeout(60_000);
 
@@ -14,7 +17,8 @@ describeRedis(
   () => {
     let cluster: RedisClusterHandle;
     beforeAll(async () => {
-      cluster = await startRedisCluster({ masters: 3 });
+      // Without full coverage, the surviving masters keep serving while one is down (last test).
+      cluster = await startRedisCluster({ masters: 3, args: ["--cluster-require-full-coverage", "no"] });
     });
     afterAll(async () => {
       await cluster?.stop();
@@ -97,6 +101,52 @@ describeRedis(
         const loads = results.reduce((sum, r) => sum + r.loads, 0);
         figures.push(`${transport}: 3 processes x 250 concurrent misses → ${loads} loader call(s)`);
         expect(loads).toBe(1);
+      });
+    });
+    describe("pubsub subscriber whose node dies", () => {
+      it("moves to another master, reports a possible gap, and hears messages again", async () => {
+        const nodes = cluster.nodes.map(({ host, port }) => ({ host, port }));
+        const makeClient = (): Cluster => {
+          const client = new Cluster(nodes, { clusterRetryStrategy: () => 100 });
+          client.on("error", () => undefined);
+          return client;
+        };
+        const clientA = makeClient();
+        const clientB = makeClient();
+        const channel = `fleet:cluster:${process.pid}:failover`;
+        const a = new RedisBus({
+          client: clientA,
+          transport: "pubsub",
+          channel,
+          instanceId: "fa",
+          retryQueue: { interval: 50 },
+        });
+        const b = new RedisBus({ client: clientB, transport: "pubsub", channel, instanceId: "fb" });
+        const reconnects: boolean[] = [];
+        const messages: CacheBusMessage[] = [];
+        b.onReconnect((info) => reconnects.push(info.mayHaveMissedMessages));
+        b.subscribe((message) => messages.push(message));
+        let killed = -1;
+        try {
+          await Promise.all([a.ready(), b.ready()]);
+          for (let i = 0; i < cluster.nodes.length && killed === -1; i++) {
+            const { host, port } = cluster.nodes[i]!;
+            const list = String(await sendCommand(host, port, ["CLIENT", "LIST"]));
+            if (list.includes("name=cachet-bus-fb")) killed = i;
+          }
+          expect(killed).toBeGreaterThanOrEqual(0);
+          await cluster.killNode(killed);
+          await waitFor(() => reconnects.length > 0, "B's subscriber to move", 15_000);
+          expect(reconnects).toEqual([true]);
+          await a.publish({ type: "invalidate", cache: "c", keys: ["after-failover"] });
+          await waitFor(() => messages.length > 0, "a message after the move", 10_000);
+          expect(messages).toEqual([{ type: "invalidate", cache: "c", keys: ["after-failover"] }]);
+        } finally {
+          await Promise.all([a.close(), b.close()]);
+          clientA.disconnect();
+          clientB.disconnect();
+          if (killed >= 0) await cluster.restartNode(killed);
+        }
       });
     });
   },
