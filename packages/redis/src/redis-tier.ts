@@ -171,6 +171,17 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       // A failed import is reported by the first call; this keeps it from being an unhandled rejection.
       this.#pendingAdapter.catch(() => undefined);
     } else if (isIORedisLike(client)) {
+      const options = (
+        client as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }
+      ).options;
+      if (options?.keyPrefix || options?.redisOptions?.keyPrefix) {
+        // ioredis would prefix keys but not SCAN patterns, so clear() and size() would miss them.
+        throw new CacheError(
+          "INVALID_OPTION",
+          "`client` must not use ioredis `keyPrefix`; set the tier's `prefix` option instead",
+          { tier: name },
+        );
+      }
       this.#adapter = ioredisAdapter(client);
       this.#closesAdapter = false;
     } else if (isNodeRedisLike(client)) {

@@ -130,6 +130,9 @@ describe("RedisTier options", () => {
     expect(() => new RedisTier({ client: "redis://h:1/x" })).toThrow(/invalid db/);
     expect(() => new RedisTier({ client: new Map() as never })).toThrow(/`client` must be/);
     expect(() => new RedisTier({ client: { cluster: [] } })).toThrow(/`client.cluster`/);
+    const prefixed = new Redis({ keyPrefix: "app:", lazyConnect: true });
+    expect(() => new RedisTier({ client: prefixed })).toThrow(/keyPrefix/);
+    prefixed.disconnect();
   });
 
   it("requires serializeKey for non-string keys and uses it", async () => {
