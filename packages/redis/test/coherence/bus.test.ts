@@ -352,6 +352,19 @@ describeRedis(
       expect(length).toBeLessThan(400);
     });
 
+    it("stream: trims by age with maxAge (MINID ~)", async () => {
+      const admin = client();
+      const a = bus({
+        client: client(),
+        transport: "stream",
+        channel: uniqueChannel(),
+        stream: { maxAge: 1 },
+      });
+      await a.ready();
+      for (let i = 0; i < 1_000; i++) await a.publish({ type: "invalidate", cache: "c", keys: [`k${i}`] });
+      expect(await admin.xlen(a.channel)).toBeLessThan(1_000);
+    });
+
     it("a URL client is created and closed by the bus", async () => {
       const channel = uniqueChannel();
       const a = bus({ client: redis.url, transport: "pubsub", channel });
