@@ -162,7 +162,10 @@ describeRedis(
         const pending = streams.read(stream, "$", { block: 5_000 });
         // The blocking read holds its own connection: the shared client still answers.
         expect(await client.ping()).toBe("PONG");
-        await new Promise((resolve) => setTimeout(resolve, 20)); // let XREAD reach the server before appending
+        await waitFor(
+          async () => /blocked_clients:[1-9]/.test(await admin.info("clients")),
+          "XREAD to block on the server",
+        );
         await streams.append(stream, { user: "c", n: 3 });
         expect((await pending).map((e) => e.data)).toEqual([{ user: "c", n: 3 }]);
         expect(await streams.read(stream, "$", { block: 10 })).toEqual([]);
