@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
-import { describeRedis, startRedis, startTcpProxy } from "@cachet/test-utils";
+import { describeRedis, findFreePort, startRedis, startTcpProxy } from "@cachet/test-utils";
 import type { RedisHandle, TcpProxy } from "@cachet/test-utils";
 import type { BusReconnectInfo, CacheBusMessage } from "@cachet/tier";
 import { isCacheError } from "@cachet/tier";
@@ -118,6 +118,23 @@ describe("RedisBus options", () => {
     }
     expect(isCacheError(error) && error.code).toBe("INVALID_OPTION");
     expect(String(error)).toMatch(message);
+  });
+});
+
+describe("RedisBus while Redis is unreachable", () => {
+  it("resolves publishes at once and keeps the queue bounded by collapsing into a clear", async () => {
+    const down = new Redis({ host: "127.0.0.1", port: await findFreePort(), retryStrategy: () => 1_000 });
+    down.on("error", () => undefined);
+    const bus = new RedisBus({ client: down, transport: "pubsub", retryQueue: { maxSize: 5 } });
+    try {
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) await bus.publish({ type: "invalidate", cache: "c", keys: [`k${i}`] });
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(bus.pendingMessages).toBe(1); // one `clear` of cache "c" stands for the 20 keys
+    } finally {
+      await bus.close();
+      down.disconnect();
+    }
   });
 });
 
