@@ -41,6 +41,8 @@ export const L1_LIBS = [
   "lru-cache-ttl",
   "map",
   "cachet",
+  "cachet-reference",
+  "cachet-clone",
   "cachet-listener",
   "cachet-channel",
   "bentocache",
@@ -105,6 +107,11 @@ function cacheManagerSubject(cache: ReturnType<typeof createCache>): Subject {
   };
 }
 
+/** cachet's value mode for a library name: `freeze` (the default) unless the name says otherwise. */
+function valueMode(lib: string): "freeze" | "reference" | "clone" {
+  return lib.endsWith("-reference") ? "reference" : lib.endsWith("-clone") ? "clone" : "freeze";
+}
+
 /** Builds an in-process cache holding up to `max` entries. */
 export async function createL1(lib: L1Lib, max: number): Promise<Subject> {
   switch (lib) {
@@ -128,9 +135,17 @@ export async function createL1(lib: L1Lib, max: number): Promise<Subject> {
         close: () => Promise.resolve(),
       };
     }
-    case "cachet": {
+    case "cachet":
+    case "cachet-reference":
+    case "cachet-clone": {
       const { Cache } = await import("@cachet/core");
-      return cachetSubject(Cache.builder<string, Value>().memory({ maxEntries: max }).ttl(TTL_MS).build());
+      return cachetSubject(
+        Cache.builder<string, Value>()
+          .memory({ maxEntries: max })
+          .ttl(TTL_MS)
+          .valueMode(valueMode(lib))
+          .build(),
+      );
     }
     case "cachet-listener": {
       const { Cache } = await import("@cachet/core");
@@ -187,6 +202,8 @@ export const L2_LIBS = [
   "ioredis",
   "ioredis-autopipeline",
   "cachet",
+  "cachet-reference",
+  "cachet-clone",
   "bentocache",
   "cacheable",
   "cache-manager",
@@ -225,13 +242,16 @@ export async function createTiered(lib: L2Lib, options: TieredOptions): Promise<
         close: () => redis.quit().then(() => undefined),
       };
     }
-    case "cachet": {
+    case "cachet":
+    case "cachet-reference":
+    case "cachet-clone": {
       const { Cache } = await import("@cachet/core");
       const { RedisTier } = await import("@cachet/redis");
       return cachetSubject(
         Cache.builder<string, Value>()
           .memory({ maxEntries: l1Max })
           .ttl(TTL_MS)
+          .valueMode(valueMode(lib))
           .fallback(
             Cache.builder<string, Value>()
               .storage(new RedisTier<string, Value>({ client: url, prefix: "bench" }))

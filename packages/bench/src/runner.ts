@@ -14,6 +14,10 @@ async function measure(scenario: string, lib: string, settings: RunSettings): Pr
     const { runL1Hit } = await import("./scenarios/l1.js");
     return runL1Hit(lib, l1[2] as "get" | "goi", l1[3] === "seq" ? 1 : 256, settings);
   }
+  if (scenario === "value-mode-l1") {
+    const { runL1Hit } = await import("./scenarios/l1.js");
+    return runL1Hit(lib, "get", 256, settings);
+  }
   const http = /^http-(node|fetch|fastify)$/.exec(scenario);
   if (http) return (await import("./scenarios/http.js")).runHttp(http[1]!, lib, settings);
   switch (scenario) {
@@ -26,6 +30,7 @@ async function measure(scenario: string, lib: string, settings: RunSettings): Pr
     case "mixed":
       return (await import("./scenarios/l1.js")).runMixed(lib, settings);
     case "l2-hit":
+    case "value-mode-l2":
       return (await import("./scenarios/l2.js")).runL2Hit(lib, settings);
     case "resilience":
       return (await import("./scenarios/resilience.js")).runResilience(lib, settings);

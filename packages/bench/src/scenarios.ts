@@ -214,6 +214,34 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   },
   listener("seq"),
   listener("256"),
+  {
+    id: "value-mode-l1",
+    title: "Value modes on L1 hits: `get`, 256 in flight",
+    method:
+      "As the L1 hit scenario, cachet only: `valueMode('freeze')` (the default: values deep-frozen on insert), " +
+      "`'reference'` (stored and returned as they are), `'clone'` (`structuredClone` on every hit).",
+    libs: ["cachet", "cachet-reference", "cachet-clone"],
+    baseline: "cachet",
+    ratioMetric: "opsPerSec",
+    columns: [OPS],
+  },
+  {
+    id: "value-mode-l2",
+    title: "Value modes on L2 hits (L1 miss, Redis hit), 256 in flight",
+    method:
+      "As the L2 hit scenario, cachet only, in its three value modes: with `freeze` every value decoded from " +
+      "Redis is deep-frozen before it is shared and promoted.",
+    libs: ["cachet", "cachet-reference", "cachet-clone"],
+    baseline: "cachet",
+    ratioMetric: "opsPerSec",
+    columns: [
+      OPS,
+      { metric: "p50", label: "p50 ms", format: "ms" },
+      { metric: "p99", label: "p99 ms", format: "ms" },
+    ],
+    redis: true,
+    maxReps: 3,
+  },
   http("node"),
   http("fetch"),
   http("fastify"),
