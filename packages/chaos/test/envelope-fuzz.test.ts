@@ -38,7 +38,9 @@ describeRedis("RedisTier envelope against hostile bytes", () => {
   });
 
   /** Reads `key` both ways; returns what `get` gave and whether a corrupt-entry event was reported. */
-  async function readBack(key: string): Promise<{ entry: CacheEntry<unknown> | undefined; reported: boolean }> {
+  async function readBack(
+    key: string,
+  ): Promise<{ entry: CacheEntry<unknown> | undefined; reported: boolean }> {
     events.length = 0;
     const entry = await tier.get(key);
     const [batched] = await tier.getMany([key]);
@@ -69,14 +71,18 @@ describeRedis("RedisTier envelope against hostile bytes", () => {
 
   it("bytes after a valid header prefix (magic, version) are a reported miss or a sane entry", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 120 }), async (flags, rest) => {
-        const key = `header-${n++}`;
-        const bytes = Buffer.concat([Buffer.from([ENVELOPE_MAGIC, ENVELOPE_VERSION, flags]), rest]);
-        await raw.set(`${PREFIX}:${key}`, bytes);
-        const { entry, reported } = await readBack(key);
-        // A well-formed header with random metadata may describe an expired entry: a silent miss.
-        if (entry === undefined && !reported) expect(rest.length).toBeGreaterThanOrEqual(8);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 255 }),
+        fc.uint8Array({ maxLength: 120 }),
+        async (flags, rest) => {
+          const key = `header-${n++}`;
+          const bytes = Buffer.concat([Buffer.from([ENVELOPE_MAGIC, ENVELOPE_VERSION, flags]), rest]);
+          await raw.set(`${PREFIX}:${key}`, bytes);
+          const { entry, reported } = await readBack(key);
+          // A well-formed header with random metadata may describe an expired entry: a silent miss.
+          if (entry === undefined && !reported) expect(rest.length).toBeGreaterThanOrEqual(8);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
