@@ -67,8 +67,10 @@ export class StreamTransport implements BusTransport {
       enableOfflineQueue: true,
       lazyConnect: false,
       commandTimeout: undefined,
-      // A paused or half-dead server must not hold XREAD forever (ioredis >= 5.8 honours it).
+      // A paused or half-dead server must not hold XREAD forever (ioredis >= 5.8 honours it). The
+      // grace is generous: on a loaded machine a late reply is not a lost connection.
       blockingTimeout: this.#settings.blockMs + 2_000,
+      blockingTimeoutGrace: 2_000,
       autoResendUnfulfilledCommands: false,
       connectionName: this.#settings.connectionName,
     });
@@ -157,7 +159,8 @@ export class StreamTransport implements BusTransport {
         }
       } catch (error) {
         if (this.#closed) break;
-        this.#interrupted = true;
+        // Only a closed connection counts as an interruption (its "close" event says so); a
+        // failed or timed-out read is retried from the same id, so it can lose nothing.
         this.#host.error("bus stream read failed", error);
         await this.#sleep(backoff);
         backoff = Math.min(backoff * 2, 1_000);
