@@ -492,7 +492,10 @@ export class CacheBuilder<K, V> {
         },
       });
     }
+    // An in-process tier without breaker or timeout is written directly on promotion.
+    const direct = typeof tier.getSync === "function" && breaker === undefined && timeout === undefined;
     return {
+      direct,
       tier,
       name,
       ttl,

@@ -42,6 +42,8 @@ export interface TierSlot<K, V> {
   /** Per-operation time limit for this tier. */
   readonly timeout: Milliseconds | undefined;
   readonly breaker: TierBreaker | undefined;
+  /** An in-process tier (it has `getSync`) with no breaker or timeout: promotions call it directly. */
+  readonly direct: boolean;
   /** Whether `close()` closes this tier (false for a tier shared with other caches). */
   readonly owned: boolean;
   /** Receives the breaker's state changes, once the cache is built. */
@@ -761,13 +763,21 @@ export class Cache<K, V> {
       const slot = this.#slots[j]!;
       if (!slot.promotion.shouldPromote(entry)) continue;
       const copy = capTtl(entry, slot.ttl, now);
-      this.#background.add(
-        this.#tierCall(slot, j, () => slot.tier.insert(key, copy), operation, key).then((error) => {
-          if (error === undefined && this.#observed()) this.#emit("promotion", operation, key, slot.name);
-        }, noop),
-      );
+      if (slot.direct) {
+        // An in-process tier without breaker or timeout: its insert is done when called.
+        slot.tier.insert(key, copy).catch((error: unknown) => {
+          this.#tierStats[j]!.errors++;
+          this.#emit("tier_error", operation, key, slot.name, { error: toTierError(error, slot.name) });
+        });
+        if (this.#observed()) this.#emit("promotion", operation, key, slot.name);
+      } else {
+        this.#track(
+          this.#tierCall(slot, j, () => slot.tier.insert(key, copy), operation, key).then((error) => {
+            if (error === undefined && this.#observed()) this.#emit("promotion", operation, key, slot.name);
+          }),
+        );
+      }
     }
-    this.#trimBackground();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -828,19 +838,37 @@ export class Cache<K, V> {
       if (existing !== undefined) {
         this.#coalesced++;
         if (this.#observed()) this.#emit("coalesced", operation, key, undefined);
-        return existing
-          .wait(signal, () => this.#abandon(key, existing))
-          .then((entry) => this.#answerValue(entry, operation));
+        return this.#waitValue(key, existing, signal, operation);
       }
     }
     const policy = options === undefined ? this.#policy : this.#resolvePolicy(options);
     const flight = new Flight<V>(false);
     if (this.#stampede) this.#flights.set(key, flight);
-    const answer = flight
-      .wait(signal, () => this.#abandon(key, flight))
-      .then((entry) => this.#answerValue(entry, operation));
+    const answer = this.#waitValue(key, flight, signal, operation);
     this.#track(this.#runFlight(key, flight, loader, policy, operation, from, stale));
     return answer;
+  }
+
+  /**
+   * One caller's promise of a flight's value. Callers without a signal share one promise per
+   * operation (a stampede of a thousand callers allocates nothing per caller), except in clone mode,
+   * where each caller gets its own copy.
+   */
+  #waitValue(
+    key: K,
+    flight: Flight<V>,
+    signal: AbortSignal | undefined,
+    operation: "getOrInsert" | "optionallyGetOrInsert",
+  ): Promise<V | undefined> {
+    if (signal === undefined && this.#valueMode !== "clone") {
+      flight.pinned = true;
+      const shared = flight.values[operation];
+      if (shared !== undefined) return shared;
+      return (flight.values[operation] = flight.answer.then((entry) => this.#answerValue(entry, operation)));
+    }
+    return flight
+      .wait(signal, () => this.#abandon(key, flight))
+      .then((entry) => this.#answerValue(entry, operation));
   }
 
   #answerValue(entry: CacheEntry<V> | undefined, operation: CacheOperationName): V | undefined {
@@ -1258,23 +1286,24 @@ export class Cache<K, V> {
     );
   }
 
-  async #tierGet(
+  #tierGet(
     slot: TierSlot<K, V>,
     index: number,
     key: K,
     operation: CacheOperationName,
   ): Promise<CacheEntry<V> | undefined> {
-    try {
-      return await this.#guard(slot, index, () => slot.tier.get(key), operation, key);
-    } catch (error) {
-      const wrapped = toTierError(error, slot.name);
-      if (wrapped.code !== "CIRCUIT_OPEN") {
-        this.#tierStats[index]!.errors++;
-        this.#emit("tier_error", operation, key, slot.name, { error: wrapped });
-      }
-      if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
-      return undefined;
-    }
+    return this.#guard(slot, index, () => slot.tier.get(key), operation, key).then(
+      undefined,
+      (error: unknown) => {
+        const wrapped = toTierError(error, slot.name);
+        if (wrapped.code !== "CIRCUIT_OPEN") {
+          this.#tierStats[index]!.errors++;
+          this.#emit("tier_error", operation, key, slot.name, { error: wrapped });
+        }
+        if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
+        return undefined;
+      },
+    );
   }
 
   async #tierGetMany(
@@ -1642,16 +1671,6 @@ export class Cache<K, V> {
     const tracked = promise.catch(noop);
     this.#background.add(tracked);
     void tracked.finally(() => this.#background.delete(tracked));
-  }
-
-  #trimBackground(): void {
-    if (this.#background.size > 1_000) {
-      // Promotions are tracked only so close() can wait for them; they settle on their own.
-      for (const p of this.#background) {
-        this.#background.delete(p);
-        if (this.#background.size <= 500) break;
-      }
-    }
   }
 
   #traced(

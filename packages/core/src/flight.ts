@@ -20,6 +20,9 @@ export class Flight<V> {
   /** True once an insert, invalidate or clear made this flight's result obsolete. */
   superseded = false;
   settled = false;
+  /** The value promises shared by callers without a signal, per operation. */
+  readonly values: { getOrInsert?: Promise<V | undefined>; optionallyGetOrInsert?: Promise<V | undefined> } =
+    {};
   #resolve!: (entry: CacheEntry<V> | undefined) => void;
   #reject!: (error: unknown) => void;
 

@@ -43,12 +43,22 @@ export class CacheEntry<V> {
   readonly cachedAt: number | undefined;
   /** Freshness in ms from {@link CacheEntry.cachedAt}; `undefined` means the default applies. */
   readonly ttl: Milliseconds | undefined;
+  // The next three live on the prototype unless set, so that a plain entry holds three fields:
+  // an L1 of 100,000 entries saves about 2.4 MB (measured by `pnpm bench`, "Bytes per entry").
   /** Group labels; empty when the entry has none. */
-  readonly tags: readonly string[];
+  declare readonly tags: readonly string[];
   /** Extra time past the ttl during which the entry is kept to be served stale. */
-  readonly staleFor: Milliseconds;
+  declare readonly staleFor: Milliseconds;
   /** True when the entry was handed out past its ttl (stale-while-revalidate or fail-safe). */
-  readonly isStale: boolean;
+  declare readonly isStale: boolean;
+
+  static {
+    Object.defineProperties(this.prototype, {
+      tags: { value: EMPTY_TAGS, writable: true, configurable: true },
+      staleFor: { value: 0, writable: true, configurable: true },
+      isStale: { value: false, writable: true, configurable: true },
+    });
+  }
 
   /**
    * @throws CacheError `INVALID_OPTION` when `ttl`, `staleFor` or `cachedAt` is negative or not finite.
@@ -57,10 +67,12 @@ export class CacheEntry<V> {
     this.value = value;
     this.cachedAt = options?.cachedAt;
     this.ttl = options?.ttl;
+    const own = this as { tags: readonly string[]; staleFor: Milliseconds; isStale: boolean };
     const tags = options?.tags;
-    this.tags = tags === undefined || tags.length === 0 ? EMPTY_TAGS : Object.freeze([...tags]);
-    this.staleFor = options?.staleFor ?? 0;
-    this.isStale = options?.isStale === true;
+    if (tags !== undefined && tags.length !== 0) own.tags = Object.freeze([...tags]);
+    const staleFor = options?.staleFor;
+    if (staleFor !== undefined && staleFor !== 0) own.staleFor = staleFor;
+    if (options?.isStale === true) own.isStale = true;
     if (this.ttl !== undefined && !(this.ttl >= 0 && Number.isFinite(this.ttl))) {
       throw new CacheError(
         "INVALID_OPTION",
