@@ -201,6 +201,8 @@ export class Cache<K, V> {
    * millisecond as a tag invalidation, but after it, must not count as invalidated.
    */
   #stampFloor = 0;
+  /** The newest time in any tag state: entries cached after it need no tag check (the hot path). */
+  #latestTagAt = 0;
   readonly #tagMarkerTtl: Milliseconds;
   readonly #bus: CacheBus | undefined;
   readonly #busKeys: BusKeys<K>;
@@ -660,7 +662,8 @@ export class Cache<K, V> {
   #readL1(key: K, operation: CacheOperationName): CacheEntry<V> | undefined {
     try {
       const entry = this.#l1Sync!(key);
-      if (entry === undefined || entry.tags.length === 0 || this.#tags.size === 0) return entry;
+      if (entry === undefined || entry.tags.length === 0 || (entry.cachedAt ?? 0) > this.#latestTagAt)
+        return entry;
       const vetted = this.#vet(entry);
       if (vetted === undefined) void this.#slots[0]!.tier.invalidate(key).catch(noop);
       return vetted;
@@ -727,7 +730,7 @@ export class Cache<K, V> {
       if (entry.tags.length !== 0) {
         if (this.#slots.length > 1) await this.#loadTagStates(entry.tags, now);
         now = this.#clock.now();
-        const vetted = this.#tags.size === 0 ? entry : this.#vet(entry);
+        const vetted = (entry.cachedAt ?? 0) > this.#latestTagAt ? entry : this.#vet(entry);
         if (vetted === undefined) {
           this.#tierStats[i]!.misses++;
           if (this.#observed()) this.#emit("miss", operation, key, slot.name);
@@ -1425,6 +1428,7 @@ export class Cache<K, V> {
       state.expiredAt = Math.max(state.expiredAt, at);
     }
     this.#stampFloor = Math.max(this.#stampFloor, at + 1);
+    if (at > this.#latestTagAt) this.#latestTagAt = at;
     this.#supersedeAll();
   }
 
@@ -1457,6 +1461,7 @@ export class Cache<K, V> {
         }
       }
       state.checkedAt = now;
+      this.#latestTagAt = Math.max(this.#latestTagAt, state.expiredAt, state.invalidatedAt);
       this.#tags.set(tag, state);
     });
   }
