@@ -1,3 +1,4 @@
+import { CacheError } from "@cachet/tier";
 import type { ConnectionOptions } from "node:tls";
 
 /**
@@ -33,9 +34,38 @@ export interface RedisConnectOptions {
   ioredis?: Readonly<Record<string, unknown>>;
 }
 
-/** True for a plain object that is not a client: connection settings. */
-export function isConnectOptions(value: unknown): value is RedisConnectOptions {
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  "url",
+  "host",
+  "port",
+  "username",
+  "password",
+  "db",
+  "tls",
+  "cluster",
+  "autoPipelining",
+  "ioredis",
+]);
+
+/**
+ * True for a plain object of connection settings. A plain object with any other key is refused,
+ * rather than silently connecting to the default `127.0.0.1:6379` (a mistyped option, or an
+ * adapter missing a method).
+ *
+ * @throws CacheError `INVALID_OPTION` naming the unknown key.
+ */
+export function isConnectOptions(value: unknown, tier: string): value is RedisConnectOptions {
   if (typeof value !== "object" || value === null) return false;
   const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key of Object.keys(value)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new CacheError(
+        "INVALID_OPTION",
+        `\`client\` has an unknown connection option \`${key}\` (known: ${[...KNOWN_OPTIONS].join(", ")}); an adapter needs every RedisAdapter method`,
+        { tier },
+      );
+    }
+  }
+  return true;
 }

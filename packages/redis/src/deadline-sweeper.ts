@@ -1,6 +1,7 @@
 interface Pending {
   readonly deadline: number;
-  readonly expire: () => void;
+  readonly reject: (error: Error) => void;
+  readonly operation: string;
 }
 
 /**
@@ -14,21 +15,23 @@ interface Pending {
  * about a fifth of its throughput (see the README's figures).
  */
 export class DeadlineSweeper {
+  readonly #timeoutError: (operation: string) => Error;
   readonly #period: number;
   readonly #sweepsPerTimeout: number;
   readonly #pending = new Set<Pending>();
   #sweeps = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(timeout: number) {
+  constructor(timeout: number, timeoutError: (operation: string) => Error) {
+    this.#timeoutError = timeoutError;
     this.#period = Math.max(1, Math.ceil(timeout / 10));
     this.#sweepsPerTimeout = Math.ceil(timeout / this.#period);
   }
 
-  /** Tracks a call; `expire` runs once if the call is still tracked at its deadline. */
-  add(expire: () => void): Pending {
+  /** Tracks a call; `reject` gets the timeout error if the call is still tracked at its deadline. */
+  add(reject: (error: Error) => void, operation: string): Pending {
     // +1: the first sweep may come at any point of the current period.
-    const entry: Pending = { deadline: this.#sweeps + this.#sweepsPerTimeout + 1, expire };
+    const entry: Pending = { deadline: this.#sweeps + this.#sweepsPerTimeout + 1, reject, operation };
     this.#pending.add(entry);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#sweep(), this.#period);
@@ -47,7 +50,7 @@ export class DeadlineSweeper {
     for (const entry of this.#pending) {
       if (entry.deadline > now) break;
       this.#pending.delete(entry);
-      entry.expire();
+      entry.reject(this.#timeoutError(entry.operation));
     }
     if (this.#pending.size === 0) {
       clearInterval(this.#timer);

@@ -105,44 +105,8 @@ export function encodeEnvelope(header: EnvelopeHeader, codecName: string, payloa
   return buf;
 }
 
-class Reader {
-  offset = 0;
-  constructor(readonly buf: Buffer) {}
-
-  need(n: number): void {
-    if (this.offset + n > this.buf.length) throw new EnvelopeError("truncated envelope");
-  }
-
-  byte(): number {
-    this.need(1);
-    return this.buf[this.offset++]!;
-  }
-
-  double(): number {
-    this.need(8);
-    const value = this.buf.readDoubleBE(this.offset);
-    this.offset += 8;
-    return value;
-  }
-
-  varint(): number {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      const b = this.byte();
-      value += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) return value;
-      scale *= 0x80;
-    }
-    throw new EnvelopeError("varint too long");
-  }
-
-  bytes(n: number): Buffer {
-    this.need(n);
-    const slice = this.buf.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return slice;
-  }
+function truncated(): never {
+  throw new EnvelopeError("truncated envelope");
 }
 
 function finiteNonNegative(value: number, field: string): number {
@@ -150,28 +114,74 @@ function finiteNonNegative(value: number, field: string): number {
   return value;
 }
 
+/** True when `buf[start, start + length)` holds exactly the Latin-1 characters of `text`. */
+function sameLatin1(buf: Buffer, start: number, length: number, text: string): boolean {
+  if (text.length !== length) return false;
+  for (let i = 0; i < length; i++) if (buf[start + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
 /**
  * Reads an envelope. Throws {@link EnvelopeError} for bytes that are not one: foreign data under
  * the prefix, truncation, or a version this code does not know.
+ *
+ * Written without helper objects: it runs on every cache read. When the stored codec name equals
+ * `expectedCodec`, that string is returned as is instead of decoding a new one.
  */
-export function decodeEnvelope(buf: Buffer): DecodedEnvelope {
-  const reader = new Reader(buf);
-  if (reader.byte() !== ENVELOPE_MAGIC) throw new EnvelopeError("not a cachet envelope (bad magic byte)");
-  const version = reader.byte();
-  if (version !== ENVELOPE_VERSION) throw new EnvelopeError(`unsupported envelope version ${version}`);
-  const flags = reader.byte();
+export function decodeEnvelope(buf: Buffer, expectedCodec?: string): DecodedEnvelope {
+  const length = buf.length;
+  if (length < 3) truncated();
+  if (buf[0] !== ENVELOPE_MAGIC) throw new EnvelopeError("not a cachet envelope (bad magic byte)");
+  if (buf[1] !== ENVELOPE_VERSION) throw new EnvelopeError(`unsupported envelope version ${buf[1]}`);
+  const flags = buf[2]!;
   if (flags & ~(FLAG_TTL | FLAG_STALE | FLAG_TAGS))
     throw new EnvelopeError(`unknown envelope flags ${flags}`);
-  const cachedAt = reader.double();
+  let offset = 3;
+  if (offset + 8 > length) truncated();
+  const cachedAt = buf.readDoubleBE(offset);
+  offset += 8;
   if (!Number.isFinite(cachedAt)) throw new EnvelopeError(`invalid cachedAt ${cachedAt}`);
-  const ttl = flags & FLAG_TTL ? finiteNonNegative(reader.double(), "ttl") : undefined;
-  const staleFor = flags & FLAG_STALE ? finiteNonNegative(reader.double(), "staleFor") : 0;
+  let ttl: number | undefined;
+  if (flags & FLAG_TTL) {
+    if (offset + 8 > length) truncated();
+    ttl = finiteNonNegative(buf.readDoubleBE(offset), "ttl");
+    offset += 8;
+  }
+  let staleFor = 0;
+  if (flags & FLAG_STALE) {
+    if (offset + 8 > length) truncated();
+    staleFor = finiteNonNegative(buf.readDoubleBE(offset), "staleFor");
+    offset += 8;
+  }
   const tags: string[] = [];
   if (flags & FLAG_TAGS) {
-    const count = reader.varint();
-    for (let i = 0; i < count; i++) tags.push(reader.bytes(reader.varint()).toString("utf8"));
+    const readVarint = (): number => {
+      let value = 0;
+      let scale = 1;
+      for (let i = 0; i < 8; i++) {
+        if (offset >= length) truncated();
+        const b = buf[offset++]!;
+        value += (b & 0x7f) * scale;
+        if ((b & 0x80) === 0) return value;
+        scale *= 0x80;
+      }
+      throw new EnvelopeError("varint too long");
+    };
+    const count = readVarint();
+    for (let i = 0; i < count; i++) {
+      const tagLength = readVarint();
+      if (offset + tagLength > length) truncated();
+      tags.push(buf.toString("utf8", offset, offset + tagLength));
+      offset += tagLength;
+    }
   }
-  const codecName = reader.bytes(reader.byte()).toString("latin1");
-  const payload = buf.subarray(reader.offset);
-  return { cachedAt, ttl, staleFor, tags, codecName, payload };
+  if (offset >= length) truncated();
+  const nameLength = buf[offset++]!;
+  if (offset + nameLength > length) truncated();
+  const codecName =
+    expectedCodec !== undefined && sameLatin1(buf, offset, nameLength, expectedCodec)
+      ? expectedCodec
+      : buf.toString("latin1", offset, offset + nameLength);
+  offset += nameLength;
+  return { cachedAt, ttl, staleFor, tags, codecName, payload: buf.subarray(offset) };
 }

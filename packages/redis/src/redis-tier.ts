@@ -148,7 +148,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       options.commandTimeout === undefined
         ? DEFAULT_COMMAND_TIMEOUT
         : toMilliseconds(options.commandTimeout, "commandTimeout", false);
-    this.#deadlines = new DeadlineSweeper(this.#timeout);
+    this.#deadlines = new DeadlineSweeper(this.#timeout, (operation) => this.#timeoutError(operation));
     this.#serializeKey = options.serializeKey;
     const scanCount = options.scanCount ?? 1_000;
     if (!Number.isInteger(scanCount) || scanCount < 1) {
@@ -158,18 +158,10 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     this.#onEvent = options.onEvent;
 
     const client = options.client;
-    if (typeof client === "string" || isConnectOptions(client)) {
-      const settings = resolveConnectOptions(client, name);
-      this.#closesAdapter = true;
-      this.#pendingAdapter = createIORedisClient(settings, name).then((created) => {
-        created.on("error", (error: Error) => this.#emit({ type: "client-error", tier: name, error }));
-        const adapter = ioredisAdapter(created);
-        if (this.#closed) void adapter.close();
-        this.#adapter = adapter;
-        return adapter;
-      });
-      // A failed import is reported by the first call; this keeps it from being an unhandled rejection.
-      this.#pendingAdapter.catch(() => undefined);
+    // Clients and adapters first: an adapter written as an object literal is a plain object too.
+    if (isAdapter(client)) {
+      this.#adapter = client;
+      this.#closesAdapter = false;
     } else if (isIORedisLike(client)) {
       const options = (
         client as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }
@@ -188,9 +180,18 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       // Not owned: the adapter's close() only detaches its listeners from the user's client.
       this.#adapter = nodeRedisAdapter(client);
       this.#closesAdapter = true;
-    } else if (isAdapter(client)) {
-      this.#adapter = client;
-      this.#closesAdapter = false;
+    } else if (typeof client === "string" || isConnectOptions(client, name)) {
+      const settings = resolveConnectOptions(client, name);
+      this.#closesAdapter = true;
+      this.#pendingAdapter = createIORedisClient(settings, name).then((created) => {
+        created.on("error", (error: Error) => this.#emit({ type: "client-error", tier: name, error }));
+        const adapter = ioredisAdapter(created);
+        if (this.#closed) void adapter.close();
+        this.#adapter = adapter;
+        return adapter;
+      });
+      // A failed import is reported by the first call; this keeps it from being an unhandled rejection.
+      this.#pendingAdapter.catch(() => undefined);
     } else {
       throw new CacheError(
         "INVALID_OPTION",
@@ -343,7 +344,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     if (bytes === null) return undefined;
     let envelope;
     try {
-      envelope = decodeEnvelope(bytes);
+      envelope = decodeEnvelope(bytes, this.#codecName);
     } catch (error) {
       this.#emit({
         type: "corrupt-entry",
@@ -435,7 +436,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     then?: (value: T) => R,
   ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const deadline = this.#deadlines.add(() => reject(this.#timeoutError(operation)));
+      const deadline = this.#deadlines.add(reject, operation);
       this.#start(operation, work).then(
         (value) => {
           this.#deadlines.delete(deadline);

@@ -5,6 +5,7 @@ import type { RedisHandle } from "@cachet/test-utils";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { RedisTier } from "../src/index.js";
+import type { RedisAdapter } from "../src/index.js";
 import { sharedCases, uniquePrefix } from "./fixtures/shared-cases.js";
 
 describeRedis("RedisTier on a standalone server", () => {
@@ -130,9 +131,39 @@ describe("RedisTier options", () => {
     expect(() => new RedisTier({ client: "redis://h:1/x" })).toThrow(/invalid db/);
     expect(() => new RedisTier({ client: new Map() as never })).toThrow(/`client` must be/);
     expect(() => new RedisTier({ client: { cluster: [] } })).toThrow(/`client.cluster`/);
+    expect(() => new RedisTier({ client: { hots: "redis.local" } as never })).toThrow(
+      /unknown connection option `hots`/,
+    );
+    expect(() => new RedisTier({ client: { get: () => Promise.resolve(null) } as never })).toThrow(
+      /RedisAdapter/,
+    );
     const prefixed = new Redis({ keyPrefix: "app:", lazyConnect: true });
     expect(() => new RedisTier({ client: prefixed })).toThrow(/keyPrefix/);
     prefixed.disconnect();
+  });
+
+  it("takes an adapter written as an object literal, and never closes it", async () => {
+    const stored = new Map<string, Buffer>();
+    let closed = false;
+    const adapter: RedisAdapter = {
+      kind: "map",
+      isCluster: false,
+      whenReady: () => undefined,
+      get: (key) => Promise.resolve(stored.get(key) ?? null),
+      getMany: (keys) => Promise.resolve(keys.map((key) => stored.get(key) ?? null)),
+      set: (key, value) => Promise.resolve(void stored.set(key, value)),
+      setMany: (writes) => Promise.resolve(writes.forEach((w) => stored.set(w.key, w.value))),
+      delete: (keys) => Promise.resolve(keys.forEach((key) => stored.delete(String(key)))),
+      scan: (_pattern, _count, onKeys) => onKeys([...stored.keys()].map((key) => Buffer.from(key))),
+      ping: () => Promise.resolve(),
+      close: () => Promise.resolve(void (closed = true)),
+    };
+    const tier = new RedisTier({ client: adapter, prefix: "lit" });
+    await tier.insert("a", new CacheEntry(1));
+    expect(stored.has("lit:a")).toBe(true);
+    expect((await tier.get("a"))?.value).toBe(1);
+    await tier.close();
+    expect(closed).toBe(false);
   });
 
   it("requires serializeKey for non-string keys and uses it", async () => {
