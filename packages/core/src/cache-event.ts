@@ -85,6 +85,59 @@ export interface CacheEvent {
   readonly background?: boolean;
 }
 
+/**
+ * The event object a cache hands to listeners. The key hash is computed on first read, so a
+ * listener that only counts events does not pay for hashing every key.
+ * @internal
+ */
+export class CacheEventRecord implements CacheEvent {
+  readonly type: CacheEventType;
+  readonly cache: string;
+  readonly tier: string | undefined;
+  readonly operation: CacheOperationName;
+  declare key?: unknown;
+  declare durationMs?: number;
+  declare error?: unknown;
+  declare background?: boolean;
+  readonly #rawKey: unknown;
+  #hash: string | undefined;
+
+  constructor(
+    type: CacheEventType,
+    cache: string,
+    tier: string | undefined,
+    operation: CacheOperationName,
+    key: unknown,
+  ) {
+    this.type = type;
+    this.cache = cache;
+    this.tier = tier;
+    this.operation = operation;
+    this.#rawKey = key;
+  }
+
+  get keyHash(): string | undefined {
+    if (this.#rawKey === undefined) return undefined;
+    return (this.#hash ??= hashKey(this.#rawKey));
+  }
+
+  /** A plain copy, for logging with `JSON.stringify`. */
+  toJSON(): CacheEvent {
+    const plain: { -readonly [P in keyof CacheEvent]: CacheEvent[P] } = {
+      type: this.type,
+      cache: this.cache,
+      tier: this.tier,
+      operation: this.operation,
+      keyHash: this.keyHash,
+    };
+    if (this.key !== undefined) plain.key = this.key;
+    if (this.durationMs !== undefined) plain.durationMs = this.durationMs;
+    if (this.error !== undefined) plain.error = this.error;
+    if (this.background !== undefined) plain.background = this.background;
+    return plain;
+  }
+}
+
 /** A function that receives a cache's events. It must not throw; if it does, the error is ignored. */
 export type CacheEventListener = (event: CacheEvent) => void;
 

@@ -8,8 +8,8 @@ import type {
   LockLease,
   Milliseconds,
 } from "@cachet/tier";
-import { cacheEventChannel, hashKey } from "./cache-event.js";
-import type { CacheEvent, CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
+import { CacheEventRecord, cacheEventChannel, hashKey } from "./cache-event.js";
+import type { CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
 import { CacheBuilder } from "./cache-builder.js";
 import { CacheNamespace } from "./cache-namespace.js";
 import type { CacheBuilderOptions } from "./cache-builder.js";
@@ -191,6 +191,8 @@ export class Cache<K, V> {
   readonly #random: () => number;
   readonly #listeners: CacheEventListener[];
   readonly #flights = new Map<K, Flight<V>>();
+  /** `get` reads of lower tiers in flight: concurrent gets of one key share one tier read. */
+  readonly #reads = new Map<K, Promise<CacheEntry<V> | undefined>>();
   readonly #fences = new Map<K, KeyFence>();
   readonly #refreshNotBefore = new Map<K, number>();
   readonly #background = new Set<Promise<unknown>>();
@@ -324,9 +326,9 @@ export class Cache<K, V> {
         this.#tierStats[0]!.misses++;
         if (this.#observed()) this.#emit("miss", "get", key, this.#slots[0]!.name);
       }
-      return this.#getSlow(key, 1, stale);
+      return this.#readShared(key, 1, stale);
     }
-    return this.#getSlow(key, 0, undefined);
+    return this.#readShared(key, 0, undefined);
   }
 
   /**
@@ -672,6 +674,23 @@ export class Cache<K, V> {
       this.#emit("tier_error", operation, key, this.#slots[0]!.name, { error });
       return undefined;
     }
+  }
+
+  #readShared(key: K, from: number, l1Stale: CacheEntry<V> | undefined): Promise<CacheEntry<V> | undefined> {
+    if (!this.#stampede) return this.#getSlow(key, from, l1Stale);
+    const existing = this.#reads.get(key);
+    if (existing !== undefined) {
+      this.#coalesced++;
+      if (this.#observed()) this.#emit("coalesced", "get", key, undefined);
+      return this.#valueMode === "clone" ? existing.then((entry) => entry && cloneEntry(entry)) : existing;
+    }
+    const read = this.#getSlow(key, from, l1Stale);
+    this.#reads.set(key, read);
+    const done = () => {
+      if (this.#reads.get(key) === read) this.#reads.delete(key);
+    };
+    read.then(done, done);
+    return read;
   }
 
   async #getSlow(
@@ -1557,6 +1576,7 @@ export class Cache<K, V> {
   }
 
   #supersedeAll(): void {
+    this.#reads.clear();
     for (const fence of this.#fences.values()) fence.generation++;
     for (const flight of this.#flights.values()) flight.superseded = true;
     this.#flights.clear();
@@ -1643,6 +1663,7 @@ export class Cache<K, V> {
 
   /** Marks `key` as rewritten: loads and promotions that started earlier will not write. */
   #supersede(key: K): void {
+    this.#reads.delete(key);
     const fence = this.#fences.get(key);
     if (fence !== undefined) fence.generation++;
     const flight = this.#flights.get(key);
@@ -1707,13 +1728,7 @@ export class Cache<K, V> {
     extra?: { durationMs?: number; error?: unknown; background?: boolean },
   ): void {
     if (!this.#observed()) return;
-    const event: { -readonly [P in keyof CacheEvent]: CacheEvent[P] } = {
-      type,
-      cache: this.name,
-      tier,
-      operation,
-      keyHash: key === undefined ? undefined : hashKey(key),
-    };
+    const event = new CacheEventRecord(type, this.name, tier, operation, key);
     if (this.#eventKeys && key !== undefined) event.key = key;
     if (extra !== undefined) {
       if (extra.durationMs !== undefined) event.durationMs = extra.durationMs;

@@ -68,6 +68,29 @@ describe("get / insert across tiers", () => {
     expect(l2.gets).toBe(before + 1);
   });
 
+  it("merges concurrent gets of one key into one L2 read", async () => {
+    const { cache, l2 } = twoTier<string>();
+    await l2.inner.insert("k", new CacheEntry("v", { ttl: 100_000 }));
+    const entries = await Promise.all(Array.from({ length: 100 }, () => cache.get("k")));
+    expect(entries.map((e) => e?.value)).toEqual(entries.map(() => "v"));
+    expect(l2.gets).toBe(1);
+  });
+
+  it("a get that starts after an invalidate does not join a read that began before it", async () => {
+    const { cache, l2 } = twoTier<string>();
+    await l2.inner.insert("k", new CacheEntry("old", { ttl: 100_000 }));
+    const gate = deferred();
+    l2.gate = gate.promise;
+    const before = cache.get("k");
+    await flush();
+    l2.gate = undefined;
+    await cache.invalidate("k");
+    expect(await cache.get("k")).toBeUndefined();
+    gate.resolve();
+    expect((await before)?.value).toBe("old");
+    expect(l2.gets).toBe(2);
+  });
+
   it("follows the promotion policy", async () => {
     for (const [policy, promoted] of [
       [PromotionPolicy.never<string>(), false],
