@@ -148,7 +148,7 @@ describe.each(codecs)("%s", (_name, codec, faithful) => {
         const bytes = codec.encode(value);
         const truncated = bytes.subarray(0, cut % (bytes.length + 1));
         const flipped = Uint8Array.from(bytes);
-        if (flipped.length > 0) flipped[at % flipped.length] ^= flip;
+        if (flipped.length > 0) flipped[at % flipped.length] = flipped[at % flipped.length]! ^ flip;
         for (const candidate of [truncated, flipped]) {
           const decoded = attempt(() => codec.decode(candidate));
           if (decoded.kind === "other") throw new Error(`decode threw ${describeError(decoded.error)}`);

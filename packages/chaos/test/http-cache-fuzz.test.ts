@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import { CacheEntry, ManualClock } from "@cachet/tier";
+import type { CacheEntry } from "@cachet/tier";
+import { ManualClock } from "@cachet/tier";
 import { createHttpCache } from "@cachet/service";
 import type { HttpCacheValue } from "@cachet/service";
 
