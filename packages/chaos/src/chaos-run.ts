@@ -360,7 +360,11 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
           continue;
         }
         probes[result.outcome]++;
-        if (result.l2 !== undefined) probes.missL2[result.l2] = (probes.missL2[result.l2] ?? 0) + 1;
+        if (result.l2 !== undefined) {
+          // A read that starts after the write's ttl may rightly miss (or be stale): say so.
+          const why = result.readAt - written.value.at > CHAOS_POLICY.ttl ? "expired" : result.l2;
+          probes.missL2[why] = (probes.missL2[why] ?? 0) + 1;
+        }
         if (result.outcome === "fresh" && !sameValue(result.value, written.value)) {
           violations.push({
             invariant: "read-after-write",

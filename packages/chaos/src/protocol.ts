@@ -81,6 +81,8 @@ export type WorkerMessage =
       outcome: "fresh" | "stale" | "miss" | "error";
       value: ChaosValue | undefined;
       latencyMs: number;
+      /** Epoch ms when the read started. */
+      readAt: number;
       error?: string;
       /** For a miss: what a direct read of L2 found just after (`l2-hit`, `l2-miss`, `l2-<code>`). */
       l2?: string;

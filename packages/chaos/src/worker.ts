@@ -385,6 +385,7 @@ function probeArm(probe: number, key: string, since: number): void {
 
 async function probeRead(probe: number, key: string): Promise<void> {
   const started = performance.now();
+  const readAt = Date.now();
   const breakerWasOpen = breakerOpen;
   readTierErrors.set(key, 0);
   try {
@@ -411,7 +412,15 @@ async function probeRead(probe: number, key: string): Promise<void> {
         l2 = `l2-${isCacheError(error) ? error.code : "error"}`;
       }
     }
-    send({ type: "probe-result", probe, outcome, value: entry?.value, latencyMs, ...(l2 ? { l2 } : {}) });
+    send({
+      type: "probe-result",
+      probe,
+      outcome,
+      value: entry?.value,
+      latencyMs,
+      readAt,
+      ...(l2 ? { l2 } : {}),
+    });
   } catch (error) {
     send({
       type: "probe-result",
@@ -419,6 +428,7 @@ async function probeRead(probe: number, key: string): Promise<void> {
       outcome: "error",
       value: undefined,
       latencyMs: performance.now() - started,
+      readAt,
       error: isCacheError(error) ? error.code : String(error),
     });
   }
