@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { Cache } from "@cachet/core";
 import { RedisBus, RedisTier } from "@cachet/redis";
@@ -122,5 +125,28 @@ describeRedis("closing caches with a RedisTier and a RedisBus", () => {
       if (connections > connectionsBefore) await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(connections).toBe(connectionsBefore);
+  }, 60_000);
+
+  it(`${CACHES} caches whose tier and bus own their clients (from a URL) leave nothing behind`, async () => {
+    const connectionsBefore = String(await client.client("LIST"))
+      .trim()
+      .split("\n").length;
+    // In a child process: the tier's lazy import("ioredis") for a URL needs Node's ESM loader.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", join(__dirname, "../src/leak-check.ts"), redis.url, String(CACHES)],
+      { cwd: join(__dirname, ".."), timeout: 50_000 },
+    );
+    const result = JSON.parse(stdout.trim().split("\n").pop()!) as {
+      served: number;
+      leftovers: Record<string, number>;
+    };
+    expect(result.served).toBe((CACHES * (CACHES - 1)) / 2);
+    expect(result.leftovers).toEqual({});
+    expect(
+      String(await client.client("LIST"))
+        .trim()
+        .split("\n").length,
+    ).toBe(connectionsBefore);
   }, 60_000);
 });
