@@ -6,6 +6,8 @@ import { runSoak } from "./soak.js";
 import { machineLine, summarize } from "./summary.js";
 
 const { values, positionals } = parseArgs({
+  // `pnpm test:chaos -- --quick` passes the `--` through; it would end option parsing.
+  args: process.argv.slice(2).filter((arg) => arg !== "--"),
   allowPositionals: true,
   options: {
     quick: { type: "boolean", default: false },
