@@ -1050,7 +1050,8 @@ export class Cache<K, V> {
         if (this.#observed())
           this.#emit("loader_failed", operation, key, undefined, { error, durationMs, background });
         if (failSafeStale !== undefined && !flight.aborted) {
-          // Fail-safe: serve the last good entry and keep it for `backoff` before trying again.
+          // Fail-safe: serve the last good entry and keep it for `backoff` before trying again. Only
+          // this instance's first tier keeps it: other processes must not read it from L2 as fresh.
           const backoff = policy.failSafe!.backoff;
           const kept = failSafeStale.with({
             ttl: now - failSafeStale.cachedAt! + backoff,
@@ -1058,7 +1059,7 @@ export class Cache<K, V> {
             isStale: false,
           });
           if (this.#isCurrent(ticket) && !flight.superseded) {
-            this.#track(this.#writeAll(key, kept, background ? "refresh" : operation, false, undefined));
+            this.#track(this.#writeAll(key, kept, background ? "refresh" : operation, false, 0));
           }
           this.#refreshNotBefore.set(key, now + backoff);
           if (this.#observed()) this.#emit("fail_safe", operation, key, undefined, { error });

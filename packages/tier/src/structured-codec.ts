@@ -70,6 +70,10 @@ function check(value: unknown, seen: Set<object>): Refusal | undefined {
     if (Object.getOwnPropertySymbols(value).length > 0) {
       return new Refusal("an object with symbol keys", ": they would be dropped");
     }
+    if (Object.hasOwn(value, "__proto__")) {
+      // msgpackr renames it on decode (a guard against prototype pollution): refuse, never change it.
+      return new Refusal("an object with an own `__proto__` key", ": it would not come back unchanged");
+    }
     const record = value as Record<string, unknown>;
     for (const key in record) {
       if (!Object.hasOwn(record, key)) continue;

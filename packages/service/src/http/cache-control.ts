@@ -56,8 +56,22 @@ export function parseCacheControl(value: string | undefined): CacheControl {
         arg = value.slice(argStart, i);
       }
     }
-    // skip anything up to the next comma (parameters, junk)
+    // Skip anything up to the next comma (parameters, junk). A directive name found in that junk
+    // (`max-age=60; private`, `max-age=60 no-store`, missing commas) still counts: a shared cache
+    // fails closed on a malformed header rather than storing what it may have been told not to.
+    const junkStart = i;
     while (i < length && value.charCodeAt(i) !== 44) i++;
+    if (i > junkStart) {
+      for (const word of value
+        .slice(junkStart, i)
+        .toLowerCase()
+        .split(/[\s;]+/)) {
+        const token = word.split("=")[0]!;
+        if (token === "private" || token === "no-store" || token === "no-cache") {
+          if (!out.has(token)) out.set(token, true);
+        }
+      }
+    }
     if (name.length === 0) continue;
     const previous = out.get(name);
     if (previous === undefined) out.set(name, arg);
