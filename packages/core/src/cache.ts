@@ -21,7 +21,10 @@ import type { PromotionPolicy } from "./promotion-policy.js";
 import { deepFreeze } from "./value-mode.js";
 import type { ValueMode } from "./value-mode.js";
 
-/** Tag that marks a remembered absence (negative caching). Reserved: never use it as a tag yourself. */
+/**
+ * Tag that marks a remembered absence (negative caching); always an absence entry's first tag.
+ * Reserved: never use it as a tag yourself.
+ */
 export const NEGATIVE_TAG = "cachet:absent";
 
 /** The breaker surface the core needs; `CircuitBreaker` from `@cachet/tier` provides it. @internal */
@@ -316,7 +319,7 @@ export class Cache<K, V> {
           this.#tierStats[0]!.hits++;
           if (this.#ttr !== undefined) this.#maybeRefresh(key, entry, 0, now, undefined, this.#policy);
           if (this.#observed()) this.#emit("hit", "get", key, this.#slots[0]!.name);
-          if (entry.tags.length !== 0 && entry.tags.includes(NEGATIVE_TAG)) return Promise.resolve(undefined);
+          if (entry.tags[0] === NEGATIVE_TAG) return Promise.resolve(undefined);
           return Promise.resolve(this.#valueMode === "clone" ? cloneEntry(entry) : entry);
         }
         stale = entry;
@@ -820,7 +823,7 @@ export class Cache<K, V> {
       if (entry !== undefined) {
         const now = this.#clock.now();
         const ttl = entry.ttl;
-        const negative = entry.tags.length !== 0 && entry.tags.includes(NEGATIVE_TAG);
+        const negative = entry.tags[0] === NEGATIVE_TAG;
         if (
           (ttl === undefined || now < (entry.cachedAt ?? 0) + ttl) &&
           (!negative || operation === "optionallyGetOrInsert")
@@ -1096,7 +1099,8 @@ export class Cache<K, V> {
           entry = new CacheEntry<V>(null as V, {
             cachedAt: now,
             ttl: policy.negativeTtl,
-            tags: [NEGATIVE_TAG],
+            // First, so that recognising an absence is one comparison; then the call's own tags.
+            tags: policy.tags === undefined ? [NEGATIVE_TAG] : [NEGATIVE_TAG, ...policy.tags],
             staleFor: 0,
           });
         }
@@ -1805,7 +1809,7 @@ function isTagList(tags: unknown): boolean {
 }
 
 function isNegative(entry: CacheEntry<unknown>): boolean {
-  return entry.tags.length !== 0 && entry.tags.includes(NEGATIVE_TAG);
+  return entry.tags[0] === NEGATIVE_TAG;
 }
 
 function newest<V>(a: CacheEntry<V> | undefined, b: CacheEntry<V> | undefined): CacheEntry<V> | undefined {

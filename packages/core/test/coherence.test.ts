@@ -191,6 +191,23 @@ describe("namespaces", () => {
     expect(await usersA.getOrInsert("1", (id) => `reloaded ${id}`)).toBe("reloaded 1");
   });
 
+  it("clear() also forgets absences remembered in the namespace (negative caching)", async () => {
+    const clock = new ManualClock();
+    const cache = Cache.builder<string, string>({ clock })
+      .memory({ maxEntries: 10 })
+      .negativeTtl(60_000)
+      .build();
+    const users = cache.namespace("users");
+    let calls = 0;
+    expect(await users.optionallyGetOrInsert("u", () => (calls++, undefined))).toBeUndefined();
+    expect(await users.optionallyGetOrInsert("u", () => (calls++, undefined))).toBeUndefined();
+    expect(calls).toBe(1);
+    clock.advance(1);
+    await users.clear();
+    expect(await users.optionallyGetOrInsert("u", () => (calls++, "found"))).toBe("found");
+    expect(calls).toBe(2);
+  });
+
   it("nested namespaces are cleared with their parent", async () => {
     const { a } = fleet();
     const tenant = a.namespace("tenant-1");
