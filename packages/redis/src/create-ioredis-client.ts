@@ -1,6 +1,7 @@
 import { CacheError } from "@cachet/tier";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import type { RedisConnectOptions } from "./connect-options.js";
+import { importIORedis } from "./import-ioredis.js";
 
 interface IORedisModule {
   Redis: new (options: RedisOptions) => Redis;
@@ -9,7 +10,7 @@ interface IORedisModule {
 
 async function loadIORedis(tier: string): Promise<IORedisModule> {
   try {
-    const mod = (await import("ioredis")) as unknown as Partial<IORedisModule> & {
+    const mod = (await importIORedis()) as Partial<IORedisModule> & {
       default?: Partial<IORedisModule>;
     };
     const Redis = mod.Redis ?? mod.default?.Redis;

@@ -1,4 +1,5 @@
 import { CacheError } from "@cachet/tier";
+import { importIORedis } from "../import-ioredis.js";
 
 /**
  * The part of an ioredis `Redis` or `Cluster` that {@link RedisBus}, {@link RedisLock} and
@@ -81,7 +82,7 @@ export async function resolveClient(client: string | IORedisClient, owner: strin
   if (typeof client !== "string") return { client, owned: false };
   let Redis: IORedisModule["Redis"] | undefined;
   try {
-    const mod = (await import("ioredis")) as unknown as Partial<IORedisModule> & {
+    const mod = (await importIORedis()) as Partial<IORedisModule> & {
       default?: Partial<IORedisModule>;
     };
     Redis = mod.Redis ?? mod.default?.Redis;
