@@ -21,7 +21,7 @@ export interface ServiceTierOptions<K, V> {
  * `CacheTier` that a cache, or anything else that takes tiers, can use.
  *
  * It implements the batch methods too (the service decides how to answer them; `tierAsService`
- * falls back to per-key calls). It has no `getSync` and no `size`.
+ * falls back to per-key calls), and `size` when the storage can count. It has no `getSync`.
  *
  * Errors: a `CacheError` from the service passes through unchanged; any other rejection becomes
  * `TIER_FAILURE` with the original error as `cause`, as does an answer whose `op` differs from the
@@ -98,6 +98,20 @@ export class ServiceTier<K, V> implements CacheTier<K, V> {
 
   async invalidateMany(keys: readonly K[]): Promise<void> {
     await this.#call("invalidateMany", { op: "invalidateMany", keys });
+  }
+
+  /**
+   * The entry count the service answers (`tierAsService` asks the wrapped tier).
+   * @throws CacheError `TIER_FAILURE` when the storage behind the service cannot count.
+   */
+  async size(): Promise<number> {
+    const { size } = await this.#call("size", { op: "size" });
+    if (size === undefined) {
+      throw new CacheError("TIER_FAILURE", "the storage behind this tier cannot count its entries", {
+        tier: this.name,
+      });
+    }
+    return size;
   }
 
   /** True once {@link ServiceTier.close} has been called. */

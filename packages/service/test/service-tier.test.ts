@@ -5,6 +5,25 @@ import { ScriptedService, rejectionOf } from "./fixtures/scripted-service.js";
 import type { CacheOperation } from "../src/index.js";
 
 describe("ServiceTier", () => {
+  it("answers size() from the service, and rejects with TIER_FAILURE when the storage cannot count", async () => {
+    const clock = new ManualClock();
+    const mock = new MockCache<string, string>({ clock });
+    const counting = new ServiceTier({ name: "counting", service: tierAsService(mock) });
+    await counting.insert("a", new CacheEntry("1"));
+    expect(await counting.size()).toBe(1);
+    const blind = new ServiceTier<string, string>({
+      name: "blind",
+      service: tierAsService({
+        name: "x",
+        get: mock.get.bind(mock),
+        insert: mock.insert.bind(mock),
+        invalidate: mock.invalidate.bind(mock),
+        clear: mock.clear.bind(mock),
+      }),
+    });
+    await expect(blind.size()).rejects.toMatchObject({ code: "TIER_FAILURE", tier: "blind" });
+  });
+
   it("forwards every method to the service as an operation", async () => {
     const clock = new ManualClock();
     const mock = new MockCache<string, number>({ clock });
