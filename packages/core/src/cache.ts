@@ -157,7 +157,6 @@ interface MutableTierStats {
   errors: number;
 }
 
-const DEFAULT_OPERATION_TIMEOUT_CAUSE = "operation timed out";
 /** How long a tag's state read from the shared tiers is trusted before it is read again. */
 const TAG_RECHECK_MS = 1_000;
 
@@ -889,18 +888,13 @@ export class Cache<K, V> {
       flight.pinned = true;
       const shared = flight.values[operation];
       if (shared !== undefined) return shared;
-      return (flight.values[operation] = flight.answer.then((entry) => this.#answerValue(entry, operation)));
+      return (flight.values[operation] = flight.answer.then((entry) => this.#answerValue(entry)));
     }
-    return flight
-      .wait(signal, () => this.#abandon(key, flight))
-      .then((entry) => this.#answerValue(entry, operation));
+    return flight.wait(signal, () => this.#abandon(key, flight)).then((entry) => this.#answerValue(entry));
   }
 
-  #answerValue(entry: CacheEntry<V> | undefined, operation: CacheOperationName): V | undefined {
-    if (entry === undefined || isNegative(entry)) {
-      if (entry === undefined && operation === "getOrInsert") return undefined;
-      return undefined;
-    }
+  #answerValue(entry: CacheEntry<V> | undefined): V | undefined {
+    if (entry === undefined || isNegative(entry)) return undefined;
     return this.#valueMode === "clone" ? structuredClone(entry.value) : entry.value;
   }
 
@@ -1863,12 +1857,7 @@ function toTierError(error: unknown, tier: string): CacheError {
 function withTimeout<T>(promise: Promise<T>, ms: Milliseconds, clock: Clock, tier: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = clock.setTimeout(() => {
-      reject(
-        new CacheError("TIMEOUT", `tier \`${tier}\` did not answer within ${ms} ms`, {
-          tier,
-          cause: DEFAULT_OPERATION_TIMEOUT_CAUSE,
-        }),
-      );
+      reject(new CacheError("TIMEOUT", `tier \`${tier}\` did not answer within ${ms} ms`, { tier }));
     }, ms);
     promise.then(
       (value) => {
