@@ -789,10 +789,9 @@ export class Cache<K, V> {
       const copy = capTtl(entry, slot.ttl, now);
       if (slot.direct) {
         // An in-process tier without breaker or timeout: its insert is done when called.
-        slot.tier.insert(key, copy).catch((error: unknown) => {
-          this.#tierStats[j]!.errors++;
-          this.#emit("tier_error", operation, key, slot.name, { error: toTierError(error, slot.name) });
-        });
+        slot.tier
+          .insert(key, copy)
+          .catch((error: unknown) => this.#tierFailed(error, slot, j, operation, key));
         if (this.#observed()) this.#emit("promotion", operation, key, slot.name);
       } else {
         this.#track(
@@ -1297,11 +1296,7 @@ export class Cache<K, V> {
     return this.#guard(slot, index, run, operation, key).then(
       () => undefined,
       (error: unknown) => {
-        const wrapped = toTierError(error, slot.name);
-        if (wrapped.code !== "CIRCUIT_OPEN") {
-          this.#tierStats[index]!.errors++;
-          this.#emit("tier_error", operation, key, slot.name, { error: wrapped });
-        }
+        const wrapped = this.#tierFailed(error, slot, index, operation, key);
         return wrapped;
       },
     );
@@ -1316,11 +1311,7 @@ export class Cache<K, V> {
     return this.#guard(slot, index, () => slot.tier.get(key), operation, key).then(
       undefined,
       (error: unknown) => {
-        const wrapped = toTierError(error, slot.name);
-        if (wrapped.code !== "CIRCUIT_OPEN") {
-          this.#tierStats[index]!.errors++;
-          this.#emit("tier_error", operation, key, slot.name, { error: wrapped });
-        }
+        const wrapped = this.#tierFailed(error, slot, index, operation, key);
         if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
         return undefined;
       },
@@ -1339,14 +1330,26 @@ export class Cache<K, V> {
         slot.tier.getMany ? slot.tier.getMany(keys) : Promise.all(keys.map((key) => slot.tier.get(key))),
       );
     } catch (error) {
-      const wrapped = toTierError(error, slot.name);
-      if (wrapped.code !== "CIRCUIT_OPEN") {
-        this.#tierStats[index]!.errors++;
-        this.#emit("tier_error", operation, undefined, slot.name, { error: wrapped });
-      }
+      const wrapped = this.#tierFailed(error, slot, index, operation, undefined);
       if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
       return keys.map(() => undefined);
     }
+  }
+
+  /** Wraps a tier's failure as a `CacheError`, counts and reports it (a skip by an open breaker is neither). */
+  #tierFailed(
+    error: unknown,
+    slot: TierSlot<K, V>,
+    index: number,
+    operation: CacheOperationName,
+    key: K | undefined,
+  ): CacheError {
+    const wrapped = toTierError(error, slot.name);
+    if (wrapped.code !== "CIRCUIT_OPEN") {
+      this.#tierStats[index]!.errors++;
+      this.#emit("tier_error", operation, key, slot.name, { error: wrapped });
+    }
+    return wrapped;
   }
 
   /** Applies the tier's circuit breaker and operation timeout to one call. */
