@@ -34,7 +34,8 @@ export function Cached<R = unknown>(options: CachedOptions<R> = {}): ClassDecora
   if (options.cache !== undefined && (typeof options.cache !== "string" || options.cache === "")) {
     throw invalid("`cache` must be a non-empty string");
   }
-  if (options.key !== undefined && typeof options.key !== "function") throw invalid("`key` must be a function");
+  if (options.key !== undefined && typeof options.key !== "function")
+    throw invalid("`key` must be a function");
   if (options.tags !== undefined && typeof options.tags !== "function" && !Array.isArray(options.tags)) {
     throw invalid("`tags` must be an array of strings or a function");
   }

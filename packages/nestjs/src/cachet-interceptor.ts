@@ -56,7 +56,9 @@ export class CachetInterceptor implements NestInterceptor {
     const result$ =
       cached === undefined
         ? next.handle()
-        : defer(() => this.#cachedResult(cached, context, request, http.getResponse<PlatformResponse>(), next));
+        : defer(() =>
+            this.#cachedResult(cached, context, request, http.getResponse<PlatformResponse>(), next),
+          );
     if (invalidate === undefined) return result$;
     return result$.pipe(
       concatMap(async (result: unknown) => {
@@ -90,6 +92,7 @@ export class CachetInterceptor implements NestInterceptor {
     } catch (error) {
       // The handler's own error (an HttpException, say) reaches Nest's exception filters as it was
       // thrown, not wrapped in the cache's LOADER error.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrown exactly as the handler threw it
       if (isCacheError(error) && error.code === "LOADER" && error.cause !== undefined) throw error.cause;
       throw error;
     }

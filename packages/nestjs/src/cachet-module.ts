@@ -1,15 +1,25 @@
 import { createHttpCache } from "@cachet/service";
-import type { HttpCache, HttpCacheStore } from "@cachet/service";
+import type { HttpCache } from "@cachet/service";
 import { Inject, Module } from "@nestjs/common";
 import type { DynamicModule, MiddlewareConsumer, NestModule, Provider } from "@nestjs/common";
 import { CacheShutdown } from "./cache-shutdown.js";
-import type { CachetCacheConfig, CachetModuleAsyncOptions, CachetModuleOptions } from "./cachet-module-options.js";
-import { getCacheToken, getHttpCacheToken, MODULE_CONFIG, MODULE_HTTP_CACHE, MODULE_SHUTDOWN } from "./tokens.js";
+import type {
+  CachetCacheConfig,
+  CachetModuleAsyncOptions,
+  CachetModuleOptions,
+} from "./cachet-module-options.js";
+import {
+  getCacheToken,
+  getHttpCacheToken,
+  MODULE_CONFIG,
+  MODULE_HTTP_CACHE,
+  MODULE_SHUTDOWN,
+} from "./tokens.js";
 import { checkAsyncOptions, checkConfig, checkModuleOptions, checkName } from "./validate-options.js";
 
 function httpCacheOf(config: CachetCacheConfig): HttpCache {
   const { routes: _routes, exclude: _exclude, cache, ...options } = config.http ?? {};
-  return createHttpCache({ ...options, cache: cache ?? (config.cache as unknown as HttpCacheStore) });
+  return createHttpCache({ ...options, cache: cache ?? config.cache });
 }
 
 function providers(name: string, config: Provider): Provider[] {
@@ -45,7 +55,10 @@ export class CachetModule implements NestModule {
 
   // Internal tokens: each dynamic module has its own providers under them, so the module instance
   // of a registration sees its own configuration whatever its name.
-  constructor(@Inject(MODULE_CONFIG) config: CachetCacheConfig, @Inject(MODULE_HTTP_CACHE) httpCache: HttpCache) {
+  constructor(
+    @Inject(MODULE_CONFIG) config: CachetCacheConfig,
+    @Inject(MODULE_HTTP_CACHE) httpCache: HttpCache,
+  ) {
     this.#config = config;
     this.#httpCache = httpCache;
   }

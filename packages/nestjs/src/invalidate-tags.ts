@@ -25,7 +25,8 @@ export function InvalidateTags<R = unknown>(
   tags: TagsOption<R>,
   options: InvalidateTagsOptions = {},
 ): MethodDecorator {
-  if (typeof tags !== "function" && !Array.isArray(tags)) throw invalid("`tags` must be an array of strings or a function");
+  if (typeof tags !== "function" && !Array.isArray(tags))
+    throw invalid("`tags` must be an array of strings or a function");
   if (typeof options !== "object" || options === null) throw invalid("the options must be an object");
   for (const key of Object.keys(options)) {
     if (key !== "cache") throw invalid(`unknown option \`${key}\` (known: cache)`);

@@ -1,5 +1,9 @@
 import { CacheError } from "@cachet/core";
-import type { CachetCacheConfig, CachetModuleAsyncOptions, CachetModuleOptions } from "./cachet-module-options.js";
+import type {
+  CachetCacheConfig,
+  CachetModuleAsyncOptions,
+  CachetModuleOptions,
+} from "./cachet-module-options.js";
 
 function invalid(message: string): CacheError {
   return new CacheError("INVALID_OPTION", `@cachet/nestjs: ${message}`);
@@ -76,6 +80,8 @@ export function checkAsyncOptions(options: CachetModuleAsyncOptions): void {
   checkName(options.name);
   checkOptionalBoolean(options.isGlobal, "isGlobal");
   if (typeof options.useFactory !== "function") throw invalid("`useFactory` must be a function");
-  if (options.inject !== undefined && !Array.isArray(options.inject)) throw invalid("`inject` must be an array");
-  if (options.imports !== undefined && !Array.isArray(options.imports)) throw invalid("`imports` must be an array");
+  if (options.inject !== undefined && !Array.isArray(options.inject))
+    throw invalid("`inject` must be an array");
+  if (options.imports !== undefined && !Array.isArray(options.imports))
+    throw invalid("`imports` must be an array");
 }
