@@ -15,7 +15,7 @@ function isHttpCache(value: HttpCache | HttpCacheOptions): value is HttpCache {
  * carry a stale answer's headers into a revalidated one.
  */
 function replaceResponse(c: Context, response: Response | undefined): void {
-  c.res = undefined as unknown as Response;
+  c.res = undefined;
   if (response === undefined) {
     // No response yet: the handlers downstream set it, and Hono assigns what they return.
     c.finalized = false;
