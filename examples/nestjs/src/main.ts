@@ -11,7 +11,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { get as httpGet, request as httpRequest } from "node:http";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Cache, MemoryBus, MemoryBusHub, MemoryTier } from "@cachet/core";
 import { Cached, CachetInterceptor, CachetModule, InvalidateTags } from "@cachet/nestjs";
@@ -97,7 +97,7 @@ function call(url: string, method = "GET", body?: unknown): Promise<Reply> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { host: "shop.example" };
     if (payload !== undefined) headers["content-type"] = "application/json";
-    const done = (response: import("node:http").IncomingMessage) => {
+    const done = (response: IncomingMessage) => {
       let text = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (text += chunk));
