@@ -1,6 +1,7 @@
 import { createHttpCache } from "@cachet/service";
 import type { HttpCache, HttpCacheOptions } from "@cachet/service";
 import type { Context, MiddlewareHandler } from "hono";
+import { releaseAfterResponse } from "./context-release.js";
 
 function isHttpCache(value: HttpCache | HttpCacheOptions): value is HttpCache {
   return (
@@ -44,17 +45,22 @@ function replaceResponse(c: Context, response: Response | undefined): void {
 export function httpCache(cacheOrOptions: HttpCache | HttpCacheOptions): MiddlewareHandler {
   const cache = isHttpCache(cacheOrOptions) ? cacheOrOptions : createHttpCache(cacheOrOptions);
   return async (c, next) => {
-    let isAnswered = false;
+    // Set once the client's answer was handed to Hono: a later origin call is a background
+    // revalidation, which must wait until Hono no longer reads this context.
+    const state: { released?: Promise<void> } = {};
     const handler = cache.fetch(async (request) => {
+      if (state.released !== undefined) {
+        await state.released;
+        replaceResponse(c, undefined);
+      }
       // The cache may have removed request fields (cache poisoning) or added validators; the
       // handlers downstream must see the request it forwards.
       if (request !== c.req.raw) c.req.raw = request;
-      if (isAnswered) replaceResponse(c, undefined);
       await next();
       return c.res;
     });
-    const response = await handler(c.req.raw);
-    isAnswered = true;
-    replaceResponse(c, response);
+    const answer = releaseAfterResponse(c, await handler(c.req.raw));
+    state.released = answer.released;
+    replaceResponse(c, answer.response);
   };
 }

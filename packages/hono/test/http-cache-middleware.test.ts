@@ -38,6 +38,7 @@ describe("httpCache() Hono middleware on @hono/node-server", () => {
   let clock: ManualClock;
   let store: Cache<string, HttpCacheValue>;
   let cache: HttpCache;
+  let app: Hono;
   let server: ServerType;
   let base: string;
   let calls: Record<string, number>;
@@ -50,7 +51,7 @@ describe("httpCache() Hono middleware on @hono/node-server", () => {
     calls = {};
     seenIfNoneMatch = [];
     const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
-    const app = new Hono();
+    app = new Hono();
     app.onError((_error, c) => c.text("failed", 500)); // Hono's default handler logs to stderr
     app.use("*", async (c, next) => {
       await next();
@@ -90,6 +91,12 @@ describe("httpCache() Hono middleware on @hono/node-server", () => {
       count("boom");
       c.header("cache-control", "max-age=60");
       throw new Error("boom");
+    });
+    app.get("/swr", (c) => {
+      const n = count("swr");
+      c.header("cache-control", "max-age=1, stale-while-revalidate=60");
+      c.header("x-render", String(n));
+      return c.text(`swr #${n}`);
     });
     app.post("/public", (c) => c.text(`posted #${count("post")}`));
     server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
@@ -175,6 +182,48 @@ describe("httpCache() Hono middleware on @hono/node-server", () => {
     const afterPost = await send(`${base}/public`);
     expect(afterPost.headers["x-cache"]).toBe("MISS");
     expect(JSON.parse(afterPost.text)).toEqual({ n: 4 });
+  });
+
+  it("serves a stale response and runs the handlers again in the background (stale-while-revalidate)", async () => {
+    expect((await send(`${base}/swr`)).text).toBe("swr #1");
+    clock.advance(2_000);
+    const stale = await send(`${base}/swr`);
+    expect(stale.headers["x-cache"]).toBe("STALE");
+    expect(stale.text).toBe("swr #1");
+    // The background run happens after the client got its answer: poll (bounded) for its result.
+    const deadline = Date.now() + 5_000;
+    let fresh = await send(`${base}/swr`);
+    while (fresh.text !== "swr #2" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      fresh = await send(`${base}/swr`);
+    }
+    expect(fresh.text).toBe("swr #2");
+    expect(fresh.headers["x-cache"]).toBe("HIT");
+    expect(fresh.headers["x-render"]).toBe("2"); // the revalidated response's own headers, not the stale one's
+    expect(calls.swr).toBe(2);
+  });
+
+  it("on a fetch runtime (no node bindings), the background run waits until the stale body was read", async () => {
+    const fetchText = async () => {
+      const response = await app.fetch(new Request("http://shop.example/swr"));
+      return { text: await response.text(), xCache: response.headers.get("x-cache") };
+    };
+    expect(await fetchText()).toEqual({ text: "swr #1", xCache: "MISS" });
+    clock.advance(2_000);
+    const response = await app.fetch(new Request("http://shop.example/swr"));
+    expect(response.headers.get("x-cache")).toBe("STALE");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls.swr).toBe(1); // the body was not read yet: the context may still be in use
+    expect(await response.text()).toBe("swr #1");
+    const deadline = Date.now() + 5_000;
+    while (calls.swr !== 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls.swr).toBe(2);
+    let fresh = await fetchText();
+    while (fresh.text !== "swr #2" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      fresh = await fetchText();
+    }
+    expect(fresh).toEqual({ text: "swr #2", xCache: "HIT" });
   });
 
   it("does not store a handler's error", async () => {
