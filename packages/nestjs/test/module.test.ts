@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import "reflect-metadata";
 import { describe, expect, it } from "@jest/globals";
 import { Cache, isCacheError } from "@cachet/core";
-import { Controller, Get, Inject, Injectable, Module, UseInterceptors } from "@nestjs/common";
+import { Controller, Get, Inject, Injectable, Module, Query, UseInterceptors } from "@nestjs/common";
+import { APP_INTERCEPTOR } from "@nestjs/core";
 import { Test } from "@nestjs/testing";
 import {
   Cached,
@@ -173,5 +174,70 @@ describe("CachetModule registrations", () => {
     const error = errors.flat().find((e) => isCacheError(e));
     expect(isCacheError(error) && error.code).toBe("INVALID_OPTION");
     expect((error as Error).message).toContain('no cache named "nope" is registered');
+  });
+});
+
+describe("CachetInterceptor as an application-wide interceptor", () => {
+  it("bypasses on an undefined key, does not store undefined, honours statusHeader: false", async () => {
+    const runs: Record<string, number> = {};
+    const count = (name: string) => (runs[name] = (runs[name] ?? 0) + 1);
+    @Controller()
+    class Things {
+      @Get("maybe")
+      @Cached({ key: (request) => (request.query.nocache === "1" ? undefined : "maybe") })
+      maybe() {
+        return { run: count("maybe") };
+      }
+      @Get("nothing")
+      @Cached()
+      nothing() {
+        count("nothing");
+        return undefined;
+      }
+      @Get("quiet")
+      @Cached({ statusHeader: false })
+      quiet(@Query("x") x: string) {
+        return { x, run: count("quiet") };
+      }
+      @Get("plain")
+      plain() {
+        return { run: count("plain") };
+      }
+    }
+    const cache = memoryCache();
+    const moduleRef = await Test.createTestingModule({
+      imports: [CachetModule.forRoot({ cache })],
+      controllers: [Things],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: CachetInterceptor }],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, "127.0.0.1");
+    const base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
+    try {
+      expect((await send(`${base}/maybe`)).headers["x-cache"]).toBe("MISS");
+      expect((await send(`${base}/maybe`)).headers["x-cache"]).toBe("HIT");
+      const bypassed = await send(`${base}/maybe?nocache=1`);
+      expect(bypassed.headers["x-cache"]).toBeUndefined();
+      expect(bypassed.json()).toEqual({ run: 2 });
+      expect(runs.maybe).toBe(2);
+
+      await send(`${base}/nothing`);
+      await send(`${base}/nothing`);
+      expect(runs.nothing).toBe(2);
+
+      const quiet = await send(`${base}/quiet?x=1`);
+      expect(quiet.headers["x-cache"]).toBeUndefined();
+      expect((await send(`${base}/quiet?x=1`)).json()).toEqual({ x: "1", run: 1 });
+      expect(await cache.get('Things.quiet:{"params":{},"query":{"x":"1"}}')).toMatchObject({
+        value: { x: "1", run: 1 },
+      });
+
+      await send(`${base}/plain`);
+      const plain = await send(`${base}/plain`);
+      expect(plain.headers["x-cache"]).toBeUndefined();
+      expect(runs.plain).toBe(2);
+    } finally {
+      await app.close();
+    }
   });
 });
