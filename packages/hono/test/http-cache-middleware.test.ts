@@ -7,6 +7,7 @@ import { Cache, isCacheError, ManualClock } from "@cachet/core";
 import { createHttpCache } from "@cachet/service";
 import type { HttpCache, HttpCacheValue } from "@cachet/service";
 import { Hono } from "hono";
+import { compress } from "hono/compress";
 import { httpCache } from "../src/index.js";
 
 interface Reply {
@@ -242,5 +243,34 @@ describe("httpCache() Hono middleware on @hono/node-server", () => {
     }
     expect(isCacheError(thrown) && thrown.code).toBe("INVALID_OPTION");
     expect((thrown as Error).message).toContain("mode");
+  });
+});
+
+describe("httpCache() with compress() registered before it", () => {
+  it("stores the identity body once and compresses per client", async () => {
+    const clock = new ManualClock(Date.now());
+    const store = Cache.builder<string, HttpCacheValue>({ clock }).memory({ maxEntries: 100 }).build();
+    let renders = 0;
+    const app = new Hono();
+    app.use("*", compress());
+    app.use("*", httpCache({ cache: store, clock }));
+    app.get("/big", (c) => {
+      renders++;
+      c.header("cache-control", "public, max-age=60");
+      return c.text("x".repeat(4_096));
+    });
+    const gzip = await app.fetch(
+      new Request("http://shop.example/big", { headers: { "accept-encoding": "gzip" } }),
+    );
+    expect(gzip.headers.get("content-encoding")).toBe("gzip");
+    expect(gzip.headers.get("x-cache")).toBe("MISS");
+    const unzipped = await new Response(gzip.body!.pipeThrough(new DecompressionStream("gzip"))).text();
+    expect(unzipped).toBe("x".repeat(4_096));
+    const identity = await app.fetch(new Request("http://shop.example/big"));
+    expect(identity.headers.get("content-encoding")).toBeNull();
+    expect(identity.headers.get("x-cache")).toBe("HIT");
+    expect(await identity.text()).toBe("x".repeat(4_096));
+    expect(renders).toBe(1);
+    await store.close();
   });
 });
