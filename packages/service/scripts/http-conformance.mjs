@@ -21,17 +21,9 @@ const args = new Map(
   }),
 );
 
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "transfer-encoding",
-  "upgrade",
-  "trailer",
-  "proxy-authenticate",
-  "proxy-authorization",
-]);
+// The package's own hop-by-hop list (built by `pnpm build`), so that the proxies and the cache agree.
+const cachetDist = pathToFileURL(join(here, "..", "dist", "index.js")).href;
+const HOP_BY_HOP = new Set((await import(cachetDist)).HOP_BY_HOP_FIELDS);
 
 async function listen(server) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -85,7 +77,7 @@ function forwardHeaders(headers) {
 }
 
 async function startCachetProxy(http, originUrl) {
-  const { createHttpCache } = await import(pathToFileURL(join(here, "..", "dist", "index.js")).href);
+  const { createHttpCache } = await import(cachetDist);
   // A minimal Map-backed store: the suite measures HTTP semantics, not the storage tier.
   const map = new Map();
   const store = {
