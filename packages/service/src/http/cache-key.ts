@@ -13,6 +13,8 @@ import type { HttpRequestInfo } from "./http-cache-options.js";
 const ABSENT = "\u0001";
 const COMMA_SPACES = /\s*,\s*/g;
 const Q_VALUE = /q\s*=\s*([0-9.]+)/i;
+/** `;q=` with a valid qvalue (RFC 9110 §12.4.2) as the only parameter. */
+const Q_PARAM = /^;\s*q=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*$/;
 
 /**
  * The default primary key: the absolute URL with the scheme and host in lower case, the default
@@ -57,13 +59,42 @@ function normalizeAcceptEncoding(value: string): string {
 }
 
 /**
+ * `Accept-Language` with only the changes that keep its meaning for any origin: language ranges in
+ * lower case (RFC 4647 matching is case-insensitive), whitespace and empty members removed, and
+ * weights in canonical form (`;q=1`, `;Q=1.000` and no weight are the same; `q=0.50` is `q=0.5`).
+ * The order is kept: RFC 9110 §12.5.4 notes that some origins read it as a priority among equal
+ * weights, so `en, de` and `de, en` may be answered differently. A member with another parameter
+ * or an invalid weight is kept as written (lower-cased).
+ */
+function normalizeAcceptLanguage(value: string): string {
+  const out: string[] = [];
+  for (const item of splitList(value)) {
+    const lower = item.toLowerCase();
+    const semi = lower.indexOf(";");
+    if (semi === -1) {
+      out.push(lower);
+      continue;
+    }
+    const range = lower.slice(0, semi).trim();
+    const weight = Q_PARAM.exec(lower.slice(semi));
+    if (weight === null) {
+      out.push(lower.replace(/\s+/g, ""));
+      continue;
+    }
+    const q = Number(weight[1]);
+    out.push(q === 1 ? range : `${range};q=${q}`);
+  }
+  return out.join(",");
+}
+
+/**
  * The value of a varied request field as the variant selection compares it (RFC 9111 §4.1 lets a
  * cache normalize "in a manner that is known to have identical semantics").
  */
 export function normalizeVaryValue(field: string, value: string | undefined): string {
   if (value === undefined) return ABSENT;
   if (field === "accept-encoding") return normalizeAcceptEncoding(value);
-  if (field === "accept-language") return value.trim().replace(COMMA_SPACES, ",").toLowerCase();
+  if (field === "accept-language") return normalizeAcceptLanguage(value);
   return value.trim().replace(COMMA_SPACES, ",");
 }
 

@@ -6,8 +6,9 @@
  * Owns: validator comparison and the 304 field rules. Must never: contact the origin or the store,
  * or answer a request a validator does not match with 304 (that would hide a changed resource).
  */
-import { parseHttpDate, splitList } from "./cache-control.js";
+import { splitList } from "./cache-control.js";
 import { headerValue } from "./header-fields.js";
+import { parseHttpDate } from "./http-date.js";
 import type { HttpRequestInfo } from "./http-cache-options.js";
 import type { HeaderPairs, StoredResponse } from "./stored-response.js";
 
@@ -60,11 +61,11 @@ export function isNotModified(
   if (request.method !== "GET" && request.method !== "HEAD") return false;
   const inm = request.header("if-none-match");
   if (inm !== undefined) return weakEtagMatch(inm, etag);
-  const ims = parseHttpDate(request.header("if-modified-since"));
+  const ims = parseHttpDate(request.header("if-modified-since"), responseAt);
   if (ims === undefined) return false;
   const modified =
-    parseHttpDate(lastModified.length > 0 ? lastModified : undefined) ??
-    parseHttpDate(headerValue(headers, "date")) ??
+    parseHttpDate(lastModified.length > 0 ? lastModified : undefined, responseAt) ??
+    parseHttpDate(headerValue(headers, "date"), responseAt) ??
     responseAt;
   return modified <= ims;
 }

@@ -6,11 +6,11 @@
  * never: read a clock, a store or a request (callers pass the instants), or throw on a malformed
  * header (a malformed value has a defined meaning: see each function).
  */
-import { deltaSeconds, parseDelta, parseHttpDate } from "./cache-control.js";
+import { deltaSeconds, parseDelta } from "./cache-control.js";
 import type { CacheControl } from "./cache-control.js";
+import { parseHttpDate } from "./http-date.js";
 
-/** The age a response with an unusable `Age` is given: 2^31 s, i.e. stale for any lifetime. */
-const MAX_AGE = 2_147_483_648_000;
+const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
 
 /** The instants and header values the age calculation needs (times in epoch ms). */
 export interface ResponseTiming {
@@ -25,17 +25,28 @@ export interface ResponseTiming {
 }
 
 /**
- * The `Age` field value in ms. An `Age` that is not one non-negative integer (a list, a sign, a
- * fraction, parameters) makes the response stale: being wrong in that direction costs a
- * revalidation, not a stale answer.
+ * The `Age` field value in ms (RFC 9111 §5.1). Several lines or a comma-separated list use the first
+ * member; a first member that is not a non-negative integer (text, a sign, a fraction, trailing
+ * text or parameters) makes the field invalid, and an invalid field is ignored: the age is 0, as
+ * without `Age`. Values past 2^31 seconds are capped there (§1.2.2).
  */
 export function ageValue(age: string | undefined): number {
-  return age === undefined ? 0 : (parseDelta(age.trim()) ?? MAX_AGE);
+  if (age === undefined) return 0;
+  return parseDelta(firstMember(age)) ?? 0;
+}
+
+/** The first non-empty member of a comma-separated field value, without surrounding whitespace. */
+function firstMember(value: string): string {
+  for (const part of value.split(",")) {
+    const member = part.replace(OWS_AROUND, "");
+    if (member.length > 0) return member;
+  }
+  return "";
 }
 
 /** The `Date` value in epoch ms, or `responseAt` when absent or invalid (RFC 9110 §6.6.1). */
 export function dateValue(timing: ResponseTiming): number {
-  return parseHttpDate(timing.date) ?? timing.responseAt;
+  return parseHttpDate(timing.date, timing.responseAt) ?? timing.responseAt;
 }
 
 /** `corrected_initial_age` of RFC 9111 §4.2.3, in ms. */
@@ -70,7 +81,8 @@ export function explicitLifetime(
   if (explicit !== undefined) return explicit;
   if (cc.has("max-age") || (isShared && cc.has("s-maxage"))) return 0;
   if (expires === undefined) return undefined;
-  const at = parseHttpDate(expires);
+  // RFC 9111 §5.3: an invalid date, "0" among them, means already expired.
+  const at = parseHttpDate(expires, date);
   return at === undefined ? 0 : Math.max(0, at - date);
 }
 
@@ -84,7 +96,7 @@ export function heuristicLifetime(
   fraction: number,
   max: number,
 ): number {
-  const modified = parseHttpDate(lastModified);
+  const modified = parseHttpDate(lastModified, date);
   if (modified === undefined || fraction <= 0) return 0;
   return Math.min(max, Math.max(0, date - modified) * fraction);
 }

@@ -40,6 +40,8 @@ import type { HeaderPairs, StoredResponse } from "./stored-response.js";
 import { VariantStore } from "./variant-store.js";
 import type { Found, IndexAt } from "./variant-store.js";
 
+/** The statuses `stale-if-error` covers (RFC 5861 §4); 501 and 505 are not transient. */
+const ERROR_STATUSES = new Set([500, 502, 503, 504]);
 /** Methods that never invalidate (RFC 9110 §9.2.1). */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
@@ -293,7 +295,11 @@ export class HttpCacheEngine implements RequestServer {
           "REVALIDATED",
         );
       }
-      if (response.status >= 500 && stale !== undefined && this.#mayServeOnError(stale.stored, rules)) {
+      if (
+        ERROR_STATUSES.has(response.status) &&
+        stale !== undefined &&
+        this.#mayServeOnError(stale.stored, rules)
+      ) {
         await drainBody(response.body);
         return await this.#answer(
           request,

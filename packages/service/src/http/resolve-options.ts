@@ -39,6 +39,7 @@ const POLICY_KEYS = [
   "keepStale",
   "stripRequestHeaders",
   "surrogateName",
+  "targets",
 ] as const;
 // Compile-time proof that the key lists above name every option and nothing else.
 type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -46,6 +47,9 @@ const optionKeysComplete: Exact<(typeof OPTION_KEYS)[number], keyof HttpCacheOpt
 const policyKeysComplete: Exact<(typeof POLICY_KEYS)[number], keyof HttpCachePolicy> = true;
 void optionKeysComplete;
 void policyKeysComplete;
+
+/** A header field name (RFC 9110 §5.1: a token). */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Fields the cache needs even when a `storeHeaders` allowlist is set. */
 const ALWAYS_STORED = [
@@ -108,6 +112,8 @@ export interface ResolvedOptions {
   readonly keepStale: number;
   readonly strip: readonly string[];
   readonly surrogateName: string | undefined;
+  /** Targeted cache-control field names (RFC 9213), lowercase, most specific first. */
+  readonly targets: readonly string[];
 }
 
 /** @throws CacheError `INVALID_OPTION` for an unknown or invalid option (the message names it). */
@@ -164,10 +170,15 @@ export function resolveOptions(options: HttpCacheOptions): ResolvedOptions {
       "`policy.surrogateName` must be a token of letters, digits, `.`, `_` or `-`",
     );
   }
+  const isShared = options.shared ?? true;
+  const targets: unknown = policy.targets ?? (isShared ? ["cdn-cache-control"] : []);
+  if (!isFieldNameList(targets)) {
+    throw new CacheError("INVALID_OPTION", "`policy.targets` must be an array of header field names");
+  }
   const statusHeader = policy.cacheStatusHeader ?? "x-cache";
   return {
     store,
-    isShared: options.shared ?? true,
+    isShared,
     isServerMode,
     clock: options.clock ?? systemClock,
     keyOf: options.keyOf ?? defaultKeyOf,
@@ -199,7 +210,12 @@ export function resolveOptions(options: HttpCacheOptions): ResolvedOptions {
     keepStale: nonNegative(policy.keepStale, 300_000, "policy.keepStale"),
     strip: (policy.stripRequestHeaders ?? DEFAULT_STRIP).map((h) => h.toLowerCase()),
     surrogateName: policy.surrogateName,
+    targets: targets.map((t) => t.toLowerCase()),
   };
+}
+
+function isFieldNameList(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((t) => typeof t === "string" && FIELD_NAME.test(t));
 }
 
 function nonNegative(value: number | undefined, fallback: number, name: string): number {

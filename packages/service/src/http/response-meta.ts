@@ -1,6 +1,6 @@
 /**
- * What a response allows (RFC 9111 §3 and §4.2): whether a shared or private cache may store it,
- * for how long it is fresh, and which reuse rules it carries. A pure function of the response's
+ * What a response allows (RFC 9111 §3 and §4.2, RFC 9213 §2.2): whether a shared or private cache
+ * may store it, for how long it is fresh, and which reuse rules it carries. A pure function of the response's
  * status and header values, the request's `Authorization` presence, the timing and the policy.
  *
  * Owns: the storability decision and the per-response flags stored with it. Must never: read a
@@ -13,7 +13,7 @@ import type { ResponseTiming } from "./freshness.js";
 import { headerValue } from "./header-fields.js";
 import type { ResolvedOptions } from "./resolve-options.js";
 import type { HeaderPairs, StoredResponse } from "./stored-response.js";
-import { surrogateControl } from "./targeted-control.js";
+import { surrogateControl, targetedControl } from "./targeted-control.js";
 
 /** Statuses whose caching requirements this cache implements (for `must-understand`, RFC 9111 §5.2.2.3). */
 const UNDERSTOOD_STATUSES = new Set([
@@ -33,6 +33,7 @@ export type MetaPolicy = Pick<
   | "heuristicFraction"
   | "heuristicMax"
   | "surrogateName"
+  | "targets"
 >;
 
 /** The response as the analysis sees it. */
@@ -61,10 +62,13 @@ export interface ResponseMeta {
 /** Analyzes a response for storing (or a merged response after a 304, for refreshing). */
 export function analyzeResponse(facts: ResponseFacts, policy: MetaPolicy): ResponseMeta {
   const { headers, status, policyTtl } = facts;
-  const cc = parseCacheControl(headerValue(headers, "cache-control"));
+  // RFC 9213 §2.2: a valid targeted field for this cache replaces Cache-Control and Expires.
+  const targeted = policy.targets.length === 0 ? undefined : targetedControl(headers, policy.targets);
+  const cc = targeted ?? parseCacheControl(headerValue(headers, "cache-control"));
   const shared = policy.isShared;
   const date = dateValue(facts.timing);
-  let explicit = explicitLifetime(cc, headerValue(headers, "expires"), date, shared);
+  const expires = targeted === undefined ? headerValue(headers, "expires") : undefined;
+  let explicit = explicitLifetime(cc, expires, date, shared);
   let freshFor = explicit ?? 0;
   // Surrogate-Control, when present for this cache, takes precedence over Cache-Control.
   const surrogate = shared
