@@ -1,13 +1,16 @@
 /**
  * The cache key: the primary key of a request (the default `keyOf`), the normalized values of the
- * request fields a stored response varies on (RFC 9111 §4.1), and the store key of one variant.
+ * request fields a stored response varies on (RFC 9111 §4.1), the store key of one variant, and the
+ * URLs an unsafe request invalidates (§4.4).
  *
  * Owns: key and variant-key strings. Must never: normalize the path or query of a URL (a request
  * the origin routes differently would share another path's entry: cache poisoning and deception),
  * or read anything but the request.
  */
 import { splitList } from "./cache-control.js";
+import { headerValue } from "./header-fields.js";
 import type { HttpRequestInfo } from "./http-cache-options.js";
+import type { HeaderPairs } from "./stored-response.js";
 
 /** Stands for "the request did not carry this field", which must not equal any real value. */
 const ABSENT = "\u0001";
@@ -108,4 +111,25 @@ export function sameValues(a: readonly string[], b: readonly string[]): boolean 
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * The URLs a successful unsafe request invalidates (RFC 9111 §4.4): its own, and the `Location` and
+ * `Content-Location` of the response when they resolve to the same origin (a cross-origin one could
+ * be used to purge another site's entries). An unparsable value invalidates nothing.
+ */
+export function invalidationTargets(requestUrl: string, headers: HeaderPairs): string[] {
+  const base = new URL(requestUrl);
+  const targets = new Set<string>([requestUrl]);
+  for (const name of ["location", "content-location"]) {
+    const value = headerValue(headers, name);
+    if (value === undefined) continue;
+    try {
+      const target = new URL(value, base);
+      if (target.origin === base.origin) targets.add(target.href);
+    } catch {
+      // not a URL reference
+    }
+  }
+  return [...targets];
 }

@@ -22,7 +22,7 @@ import type {
   RequestServer,
 } from "./adapter-contract.js";
 import { compressBody, decompressBody, drainBody, pipeBody } from "./body-capture.js";
-import { normalizeVaryValue } from "./cache-key.js";
+import { invalidationTargets, normalizeVaryValue } from "./cache-key.js";
 import { splitList } from "./cache-control.js";
 import { NOT_MODIFIED_FIELDS, byteRange, isNotModified, mergeNotModified } from "./conditional.js";
 import { currentAge } from "./freshness.js";
@@ -219,20 +219,9 @@ export class HttpCacheEngine implements RequestServer {
 
   /** RFC 9111 §4.4: the target URI and its same-origin `Location` / `Content-Location`. */
   async #invalidateAfterUnsafe(request: HttpRequestInfo, headers: HeaderPairs): Promise<void> {
-    const base = new URL(request.url);
-    const targets = new Set<string>([request.url]);
-    for (const name of ["location", "content-location"]) {
-      const value = headerValue(headers, name);
-      if (value === undefined) continue;
-      try {
-        const target = new URL(value, base);
-        if (target.origin === base.origin) targets.add(target.href);
-      } catch {
-        // an unparsable Location invalidates nothing
-      }
-    }
+    const targets = invalidationTargets(request.url, headers);
     await Promise.all(
-      [...targets].map(async (url) => {
+      targets.map(async (url) => {
         const key = this.#options.keyOf({ method: "GET", url, header: (name) => request.header(name) });
         if (key !== undefined) await this.#variants.remove(key);
       }),

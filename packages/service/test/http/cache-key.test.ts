@@ -1,4 +1,4 @@
-import { defaultKeyOf, normalizeVaryValue } from "../../src/http/cache-key.js";
+import { defaultKeyOf, invalidationTargets, normalizeVaryValue } from "../../src/http/cache-key.js";
 
 describe("normalizeVaryValue", () => {
   it.each([
@@ -43,5 +43,25 @@ describe("defaultKeyOf", () => {
     expect(key("HTTP://Example.COM:80/A/../b?X=1#frag")).toBe("http://example.com/A/../b?X=1");
     expect(key("https://example.com:443")).toBe("https://example.com/");
     expect(key("https://example.com:8443/a")).toBe("https://example.com:8443/a");
+  });
+});
+
+describe("invalidationTargets (RFC 9111 §4.4)", () => {
+  it("is the request URL plus same-origin Location and Content-Location", () => {
+    expect(
+      invalidationTargets("http://app.example/items", [
+        ["location", "/items/7"],
+        ["content-location", "http://app.example/items?page=1"],
+      ]),
+    ).toEqual(["http://app.example/items", "http://app.example/items/7", "http://app.example/items?page=1"]);
+  });
+
+  it("ignores cross-origin and unparsable references", () => {
+    expect(
+      invalidationTargets("http://app.example/items", [
+        ["location", "http://other.example/items"],
+        ["content-location", "http://[::1"],
+      ]),
+    ).toEqual(["http://app.example/items"]);
   });
 });
