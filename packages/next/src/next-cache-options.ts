@@ -41,6 +41,12 @@ export interface NextCacheOptions {
   staleWindow?: Duration | undefined;
   /** How long a Redis call may take before it counts as a miss (fail-safe). @default "500ms" */
   redisTimeout?: Duration | undefined;
+  /**
+   * How long Redis is skipped after 5 failures in a row before one call probes it again (while it
+   * is skipped, a miss costs nothing extra and pages render at full speed).
+   * @default "5s"
+   */
+  breakerCooldown?: Duration | undefined;
   /** `"pubsub"` (lowest latency) or `"stream"` (replays missed messages after a reconnect). @default "pubsub" */
   busTransport?: "pubsub" | "stream" | undefined;
   /** Cache name: events, errors and the bus scope. @default "next" */
@@ -64,6 +70,7 @@ export interface ResolvedNextCacheOptions {
   maxTtl: number;
   staleWindow: number;
   redisTimeout: number;
+  breakerCooldown: number;
   busTransport: "pubsub" | "stream";
   name: string;
   onEvent: CacheEventListener | undefined;
@@ -78,6 +85,7 @@ const KNOWN = new Set([
   "maxTtl",
   "staleWindow",
   "redisTimeout",
+  "breakerCooldown",
   "busTransport",
   "name",
   "onEvent",
@@ -128,6 +136,7 @@ export function resolveOptions(options: NextCacheOptions = {}): ResolvedNextCach
     maxTtl: toMilliseconds(options.maxTtl ?? "30d", "maxTtl", false),
     staleWindow: toMilliseconds(options.staleWindow ?? "1d", "staleWindow", false),
     redisTimeout: toMilliseconds(options.redisTimeout ?? "500ms", "redisTimeout", false),
+    breakerCooldown: toMilliseconds(options.breakerCooldown ?? "5s", "breakerCooldown", false),
     busTransport: busTransport ?? "pubsub",
     name: nonEmpty("name", options.name, "next"),
     onEvent,

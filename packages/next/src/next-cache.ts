@@ -60,7 +60,8 @@ function buildCache(
               commandTimeout: options.redisTimeout,
             }),
           )
-          .tierTimeout(options.redisTimeout),
+          .tierTimeout(options.redisTimeout)
+          .circuitBreaker({ cooldown: options.breakerCooldown }),
       )
       .bus(
         observeBus(
