@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cache } from "@cachet/core";
+import { Cache, systemClock } from "@cachet/core";
+import type { Clock } from "@cachet/core";
 import type { CacheBus } from "@cachet/core";
 import { RedisBus, RedisTier } from "@cachet/redis";
 import { createIncrementalCacheHandler } from "./incremental-cache-handler.js";
@@ -35,12 +36,23 @@ function readBuildId(): string | undefined {
   }
 }
 
+/**
+ * The wall clock read on every call. cachet's `systemClock` caches `Date.now()` for a millisecond
+ * of event-loop progress, which can lag behind Next's own timestamps across a long chain of
+ * microtasks; a page cache reads the clock a few times per request, where 100 ns do not matter.
+ */
+const wallClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => systemClock.setTimeout(fn, ms),
+  clearTimeout: (handle) => systemClock.clearTimeout(handle),
+};
+
 function buildCache(
   options: ResolvedNextCacheOptions,
   observeBus: (bus: CacheBus) => CacheBus,
 ): Cache<string, StoredEntry> {
   const buildId = options.buildId === false ? undefined : (options.buildId ?? readBuildId());
-  const builder = Cache.builder<string, StoredEntry>()
+  const builder = Cache.builder<string, StoredEntry>({ clock: wallClock })
     .name(options.name)
     .memory({ maxBytes: options.memoryBytes, sizeOf: (value) => value.size + ENTRY_OVERHEAD })
     // Next owns the values it hands over and never mutates them after `set`, as with its own
@@ -112,7 +124,10 @@ export class NextCache {
   /** @throws CacheError `INVALID_OPTION` naming an unknown or invalid option. */
   constructor(options?: NextCacheOptions) {
     const resolved = resolveOptions(options);
-    const ledger = new TagLedger(() => Date.now());
+    // One clock for entry stamps, tag times and cachet's own: an entry written in the same
+    // millisecond as a revalidation counts as older than it (rendered from data it may predate).
+    const now = (): number => wallClock.now();
+    const ledger = new TagLedger(now);
     const cache = resolved.cache ?? buildCache(resolved, (bus) => ledger.observe(bus));
     ledger.attach(cache);
     this.cache = cache;
@@ -120,7 +135,7 @@ export class NextCache {
       cache,
       ledger,
       maxTtl: resolved.maxTtl,
-      now: () => Date.now(),
+      now,
       revalidateTags: (tags, durations) => revalidate(cache, ledger, tags, durations),
     };
     this.CacheHandler = createIncrementalCacheHandler(this.#store);
@@ -148,6 +163,7 @@ async function revalidate(
   tags: readonly string[],
   durations: TagDurations | undefined,
 ): Promise<void> {
+  if (!Array.isArray(tags)) return;
   const list = tags.filter((tag) => typeof tag === "string" && tag.length > 0);
   if (list.length === 0) return;
   // No durations: expire now (Next's `updateTag`, and `revalidateTag` without a profile). With

@@ -14,13 +14,12 @@ export interface NextCacheControl {
 /**
  * A value of the incremental cache (`cacheHandler`): a page, a route handler response, a `fetch`
  * result, a redirect or an image. Only `kind`, `headers` and (for `fetch`) `tags` are read here;
- * the rest is stored and returned as it came.
+ * the other fields are stored and returned as they came.
  */
 export interface IncrementalValue {
   kind: string;
   headers?: NextHeaders | undefined;
   tags?: string[] | undefined;
-  [field: string]: unknown;
 }
 
 /** What `get` of the incremental cache handler returns for a hit. */

@@ -111,8 +111,9 @@ export class TagLedger {
     for (const tag of tags) {
       const state = this.#tags.get(tag);
       if (state === undefined) continue;
-      if (state.expired > createdAt && state.expired <= now) return "expired";
-      if (state.stale > createdAt) verdict = "stale";
+      // At or after: an entry stamped in the millisecond of a revalidation may predate it.
+      if (state.expired >= createdAt && state.expired <= now && state.expired !== 0) return "expired";
+      if (state.stale >= createdAt && state.stale !== 0) verdict = "stale";
     }
     return verdict;
   }
