@@ -125,7 +125,10 @@ export function resolveOptions(options: NextCacheOptions = {}): ResolvedNextCach
     throw invalid("busTransport", 'must be "pubsub" or "stream"');
   }
   if (onEvent !== undefined && typeof onEvent !== "function") throw invalid("onEvent", "must be a function");
-  if (cache !== undefined && (typeof cache !== "object" || cache === null || typeof cache.get !== "function")) {
+  if (
+    cache !== undefined &&
+    (typeof cache !== "object" || cache === null || typeof cache.get !== "function")
+  ) {
     throw invalid("cache", "must be a cachet Cache");
   }
   return {

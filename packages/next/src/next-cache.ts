@@ -168,7 +168,12 @@ async function revalidate(
   if (list.length === 0) return;
   // No durations: expire now (Next's `updateTag`, and `revalidateTag` without a profile). With
   // durations (a cacheLife profile): stale now, expired `expire` seconds later.
-  const expireIn = durations === undefined ? 0 : durations.expire === undefined ? undefined : Math.max(0, durations.expire * 1000);
+  const expireIn =
+    durations === undefined
+      ? 0
+      : durations.expire === undefined
+        ? undefined
+        : Math.max(0, durations.expire * 1000);
   const immediate = expireIn === 0;
   const ledgerWrite = ledger.record(list, expireIn);
   try {

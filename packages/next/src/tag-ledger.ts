@@ -92,7 +92,12 @@ export class TagLedger {
     await Promise.all(
       tags.map(async (tag) => {
         const state = this.#tags.get(tag)!;
-        const record: StoredTagTimes = { kind: "tag-times", stale: state.stale, expired: state.expired, size: 64 };
+        const record: StoredTagTimes = {
+          kind: "tag-times",
+          stale: state.stale,
+          expired: state.expired,
+          size: 64,
+        };
         try {
           await cache.insert(KEY_PREFIX + tag, record, { ttl: RECORD_TTL_MS });
         } catch {

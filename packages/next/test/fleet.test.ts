@@ -84,7 +84,11 @@ describeRedis(
       expect(onB.render).not.toBe(onA.render);
 
       await revalidate(a.url, `tag=item-${key}`);
-      const fresh = await until(() => view(b.url, path), (v) => v.item !== onA.item, "B loads a fresh item");
+      const fresh = await until(
+        () => view(b.url, path),
+        (v) => v.item !== onA.item,
+        "B loads a fresh item",
+      );
       expect(fresh.elapsed).toBeLessThan(PROPAGATION_BOUND_MS);
       // ... and B's fresh result is what A now serves too.
       expect((await view(a.url, path)).item).toBe(fresh.view.item);
@@ -98,7 +102,11 @@ describeRedis(
 
       const started = performance.now();
       await revalidate(a.url, `tag=item-${key}`); // the page carries its "use cache" function's tag
-      const fresh = await until(() => view(b.url, path), (v) => v.render !== before.render, "B renders fresh");
+      const fresh = await until(
+        () => view(b.url, path),
+        (v) => v.render !== before.render,
+        "B renders fresh",
+      );
       const elapsed = performance.now() - started;
       expect(fresh.view).toMatchObject({ status: 200, pid: String(b.pid) });
       expect(fresh.view.item).not.toBe(before.item);
@@ -113,9 +121,17 @@ describeRedis(
       const before = await view(a.url, path);
       await view(b.url, path); // B holds it in its L1 too
       await revalidate(a.url, `tag=item-${key}&mode=max`);
-      const stale = await until(() => view(b.url, path), (v) => v.cache !== "HIT", "B sees the tag");
+      const stale = await until(
+        () => view(b.url, path),
+        (v) => v.cache !== "HIT",
+        "B sees the tag",
+      );
       expect(stale.view).toMatchObject({ status: 200, cache: "STALE", render: before.render });
-      const fresh = await until(() => view(b.url, path), (v) => v.render !== before.render, "B serves fresh");
+      const fresh = await until(
+        () => view(b.url, path),
+        (v) => v.render !== before.render,
+        "B serves fresh",
+      );
       expect(fresh.view.status).toBe(200);
     });
 
@@ -124,7 +140,11 @@ describeRedis(
       const before = await view(a.url, path);
       expect((await view(b.url, path)).render).toBe(before.render);
       await revalidate(a.url, `path=${path}`);
-      const fresh = await until(() => view(b.url, path), (v) => v.render !== before.render, "B renders fresh");
+      const fresh = await until(
+        () => view(b.url, path),
+        (v) => v.render !== before.render,
+        "B renders fresh",
+      );
       expect(fresh.elapsed).toBeLessThan(PROPAGATION_BOUND_MS);
     });
 
