@@ -1,5 +1,5 @@
 import { CacheError, toMilliseconds } from "@cachet/core";
-import type { Cache, CacheEventListener, Duration } from "@cachet/core";
+import type { Cache, CacheEventListener, Clock, Duration } from "@cachet/core";
 import type { IORedisClient, IORedisLike } from "@cachet/redis";
 import type { StoredEntry } from "./stored-entry.js";
 
@@ -51,12 +51,20 @@ export interface NextCacheOptions {
   busTransport?: "pubsub" | "stream" | undefined;
   /** Cache name: events, errors and the bus scope. @default "next" */
   name?: string | undefined;
+  /**
+   * Time source for entry stamps, tag times and the cache (tests pass a `ManualClock`). Next stamps
+   * `"use cache"` entries with its own wall-clock time, so production keeps the default.
+   * @default the wall clock, read on every call
+   */
+  clock?: Clock | undefined;
   /** Receives every cachet cache event (hits, misses, tier errors, bus messages). */
   onEvent?: CacheEventListener | undefined;
   /**
    * Use this cachet cache instead of building one. It must store values as given
    * (`valueMode("reference")`) and should have a stale-while-revalidate window; the options above
-   * that shape the cache are then ignored.
+   * that shape the cache are then ignored. Its bus is not observed, so this process learns of other
+   * replicas' revalidations of soft (path) tags from the shared records, re-read at most once a
+   * second per tag, rather than at once.
    */
   cache?: Cache<string, StoredEntry> | undefined;
 }
@@ -73,6 +81,7 @@ export interface ResolvedNextCacheOptions {
   breakerCooldown: number;
   busTransport: "pubsub" | "stream";
   name: string;
+  clock: Clock | undefined;
   onEvent: CacheEventListener | undefined;
   cache: Cache<string, StoredEntry> | undefined;
 }
@@ -88,6 +97,7 @@ const KNOWN = new Set([
   "breakerCooldown",
   "busTransport",
   "name",
+  "clock",
   "onEvent",
   "cache",
 ]);
@@ -111,7 +121,7 @@ export function resolveOptions(options: NextCacheOptions = {}): ResolvedNextCach
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw invalid(key, "is not an option of createNextCache");
   }
-  const { redis, buildId, memoryBytes, busTransport, onEvent, cache } = options;
+  const { redis, buildId, memoryBytes, busTransport, onEvent, cache, clock } = options;
   if (redis !== undefined && !(typeof redis === "string" ? redis.length > 0 : typeof redis === "object")) {
     throw invalid("redis", "must be a redis:// URL or an ioredis client");
   }
@@ -125,6 +135,12 @@ export function resolveOptions(options: NextCacheOptions = {}): ResolvedNextCach
     throw invalid("busTransport", 'must be "pubsub" or "stream"');
   }
   if (onEvent !== undefined && typeof onEvent !== "function") throw invalid("onEvent", "must be a function");
+  if (
+    clock !== undefined &&
+    (typeof clock !== "object" || clock === null || typeof clock.now !== "function")
+  ) {
+    throw invalid("clock", "must be a Clock");
+  }
   if (
     cache !== undefined &&
     (typeof cache !== "object" || cache === null || typeof cache.get !== "function")
@@ -142,6 +158,7 @@ export function resolveOptions(options: NextCacheOptions = {}): ResolvedNextCach
     breakerCooldown: toMilliseconds(options.breakerCooldown ?? "5s", "breakerCooldown", false),
     busTransport: busTransport ?? "pubsub",
     name: nonEmpty("name", options.name, "next"),
+    clock,
     onEvent,
     cache,
   };

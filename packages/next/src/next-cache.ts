@@ -52,7 +52,7 @@ function buildCache(
   observeBus: (bus: CacheBus) => CacheBus,
 ): Cache<string, StoredEntry> {
   const buildId = options.buildId === false ? undefined : (options.buildId ?? readBuildId());
-  const builder = Cache.builder<string, StoredEntry>({ clock: wallClock })
+  const builder = Cache.builder<string, StoredEntry>({ clock: options.clock ?? wallClock })
     .name(options.name)
     .memory({ maxBytes: options.memoryBytes, sizeOf: (value) => value.size + ENTRY_OVERHEAD })
     // Next owns the values it hands over and never mutates them after `set`, as with its own
@@ -70,6 +70,7 @@ function buildCache(
               client: options.redis,
               prefix,
               commandTimeout: options.redisTimeout,
+              clock: options.clock ?? wallClock,
             }),
           )
           .tierTimeout(options.redisTimeout)
@@ -126,7 +127,8 @@ export class NextCache {
     const resolved = resolveOptions(options);
     // One clock for entry stamps, tag times and cachet's own: an entry written in the same
     // millisecond as a revalidation counts as older than it (rendered from data it may predate).
-    const now = (): number => wallClock.now();
+    const clock = resolved.clock ?? wallClock;
+    const now = (): number => clock.now();
     const ledger = new TagLedger(now);
     const cache = resolved.cache ?? buildCache(resolved, (bus) => ledger.observe(bus));
     ledger.attach(cache);

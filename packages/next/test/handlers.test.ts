@@ -1,7 +1,7 @@
 // The handlers against Next's contracts, in one process on a memory-only NextCache (no Redis):
 // stream storage and replay, pending sets, tags, soft tags, options and fail-safe.
 import { afterEach, describe, expect, it } from "@jest/globals";
-import { Cache, MockCache, isCacheError } from "@cachet/core";
+import { Cache, ManualClock, MockCache, isCacheError } from "@cachet/core";
 import { NextCache, createNextCache } from "../src/index.js";
 import type { IncrementalValue, StoredEntry, UseCacheEntry } from "../src/index.js";
 
@@ -146,6 +146,40 @@ describe('"use cache" handler', () => {
     // A stale-only revalidation (with a profile) is not an expiry yet.
     await handler.updateTags(["_N_T_/p/2"], { expire: 3600 });
     expect(await handler.getExpiration(["_N_T_/p/2"])).toBe(0);
+  });
+});
+
+describe("lifetimes on a ManualClock", () => {
+  it("keeps a tag-staled entry stale until the profile's expire, then misses", async () => {
+    const clock = new ManualClock();
+    const next = createNextCache({ buildId: false, clock });
+    caches.push(next);
+    const handler = next.useCacheHandler;
+    await handler.set("k", Promise.resolve(useCacheEntry({ tags: ["t"], timestamp: clock.now() })));
+    clock.advance(1_000);
+    await handler.updateTags(["t"], { expire: 60 });
+    clock.advance(59_000);
+    expect((await handler.get("k", []))?.revalidate).toBe(-1);
+    clock.advance(1_000);
+    expect(await handler.get("k", [])).toBeUndefined();
+  });
+
+  it("drops a page at its own expire, and a tag-staled one after the stale window", async () => {
+    const clock = new ManualClock();
+    const next = createNextCache({ buildId: false, clock, staleWindow: "10m" });
+    caches.push(next);
+    const handler = new next.CacheHandler();
+    await handler.set("/a", page("_N_T_/a"), { cacheControl: { revalidate: 60, expire: 3600 } });
+    await handler.set("/b", page("_N_T_/b"), { cacheControl: { revalidate: 60, expire: 3600 } });
+    clock.advance(1_000);
+    await handler.revalidateTag("_N_T_/b", {});
+    clock.advance(9 * 60_000);
+    expect((await handler.get("/b", { kind: "APP_PAGE" }))?.cacheControl?.revalidate).toBe(1);
+    clock.advance(2 * 60_000);
+    expect(await handler.get("/b", { kind: "APP_PAGE" })).toBeNull();
+    expect(await handler.get("/a", { kind: "APP_PAGE" })).not.toBeNull();
+    clock.advance(3600_000);
+    expect(await handler.get("/a", { kind: "APP_PAGE" })).toBeNull();
   });
 });
 
