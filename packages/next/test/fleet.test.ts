@@ -166,6 +166,15 @@ describeRedis(
           expect(fresh.ms).toBeLessThan(DEAD_REDIS_BOUND_MS);
         }
       }
+      // A replica that starts while Redis is dead serves too.
+      const late = await startReplica(await findFreePort(), redis.url);
+      try {
+        const fresh = await view(late.url, `/p/${id()}`);
+        expect(fresh).toMatchObject({ status: 200, pid: String(late.pid) });
+        expect(late.output()).not.toMatch(/Internal Server Error|⨯|\[ioredis\]|Unhandled/);
+      } finally {
+        await late.stop();
+      }
       const key = id();
       await view(a.url, `/u/${key}`);
       await revalidate(a.url, `tag=item-${key}`);
@@ -185,8 +194,9 @@ describeRedis(
         30_000,
       );
       expect(shared.view.status).toBe(200);
-      expect(a.output()).not.toMatch(/Internal Server Error|⨯/);
-      expect(b.output()).not.toMatch(/Internal Server Error|⨯/);
+      // No error page, and nothing from the Redis client or an unhandled rejection on stderr.
+      expect(a.output()).not.toMatch(/Internal Server Error|⨯|\[ioredis\]|Unhandled/);
+      expect(b.output()).not.toMatch(/Internal Server Error|⨯|\[ioredis\]|Unhandled/);
     }, 60_000);
   },
   true,
