@@ -51,8 +51,14 @@ export class TagLedger {
    */
   observe(bus: CacheBus): CacheBus {
     const onMessage = (message: CacheBusMessage): void => {
-      if (message.type === "invalidate-tags") this.#apply(message.tags, 0, message.at);
-      else if (message.type === "expire-tags") this.#apply(message.tags, message.at, 0);
+      if (message.type !== "invalidate-tags" && message.type !== "expire-tags") return;
+      // As cachet does: the receiver's own clock when it is later, since an entry this process
+      // stamped before now may predate the revalidation on the sender's clock.
+      const at = Math.max(message.at, this.#now());
+      if (message.type === "invalidate-tags") this.#apply(message.tags, 0, at);
+      else this.#apply(message.tags, at, 0);
+      // The message carries no delayed expiry (a profile's `expire`): the next check reads the record.
+      for (const tag of message.tags) this.#tags.get(tag)!.checkedAt = 0;
     };
     const observed: CacheBus = {
       instanceId: bus.instanceId,
