@@ -150,6 +150,20 @@ describeRedis(
       expect(fresh.elapsed).toBeLessThan(PROPAGATION_BOUND_MS);
     });
 
+    it('revalidatePath of a dynamic page on replica A refreshes its "use cache" result on B (implicit tags)', async () => {
+      const path = `/u/${id()}`;
+      const onA = await view(a.url, path);
+      expect((await view(b.url, path)).item).toBe(onA.item);
+      await revalidate(a.url, `path=${path}`);
+      // B learns the path tag's time from the bus and discards the older entry (getExpiration).
+      const fresh = await until(
+        () => view(b.url, path),
+        (v) => v.item !== onA.item,
+        "B loads a fresh item",
+      );
+      expect(fresh.elapsed).toBeLessThan(PROPAGATION_BOUND_MS);
+    });
+
     it("keeps serving every page while Redis is dead, and shares the cache again after Redis restarts", async () => {
       const cached = `/p/${id()}`;
       const cachedView = await view(a.url, cached);
