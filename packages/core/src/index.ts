@@ -1,6 +1,8 @@
 // The cache
-export { Cache, NEGATIVE_TAG } from "./cache.js";
-export type { BusKeys, CacheStats } from "./cache.js";
+export { Cache } from "./cache.js";
+export { NEGATIVE_TAG } from "./entry-helpers.js";
+export type { BusKeys } from "./cache-config.js";
+export type { CacheStats } from "./cache-stats.js";
 export { CacheNamespace, namespaceTag } from "./cache-namespace.js";
 export { CacheBuilder } from "./cache-builder.js";
 export type { CacheBuilderOptions, DistributedStampedeOptions, MemoryOptions } from "./cache-builder.js";

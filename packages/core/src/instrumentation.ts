@@ -1,5 +1,5 @@
 import type { CacheEvent, CacheOperationName } from "./cache-event.js";
-import type { CacheStats } from "./cache.js";
+import type { CacheStats } from "./cache-stats.js";
 
 /** What an instrumentation learns about one traced call. */
 export interface TracedCall {
