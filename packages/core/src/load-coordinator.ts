@@ -525,7 +525,7 @@ export class LoadCoordinator<K, V> {
       const fresher = found.entry !== undefined && (found.entry.cachedAt ?? 0) > (current.cachedAt ?? 0);
       if (fresher && this.#fences.isCurrent(ticket) && !flight.superseded) {
         // readFrom promoted according to policy; a refresh also replaces what the upper tiers had.
-        this.#stack.replaceAbove(key, found.entry!, index);
+        this.#stack.replaceAbove(key, found.entry, index);
         if (this.#emitter.observed())
           this.#emitter.emit("refresh_hit", "refresh", key, undefined, { background: true });
       } else if (this.#emitter.observed()) {
