@@ -1,3 +1,12 @@
+/**
+ * The cache builder: collects options per tier and cache-wide, validates every one of them in
+ * `build()` (throwing `INVALID_OPTION` naming the option) and hands a `CacheConfig` to the cache
+ * factory it was given.
+ *
+ * It must never import `Cache` at runtime (the factory is handed in by `Cache.builder`, so there is
+ * no import cycle). Length: a little over 500 lines, nearly all of it the options' TSDoc, which is
+ * the options reference.
+ */
 import { CacheError, CircuitBreaker, systemClock, toMilliseconds } from "@cachet/tier";
 import type {
   CacheBus,

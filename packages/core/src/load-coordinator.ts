@@ -1,9 +1,11 @@
 /**
- * The load coordinator: everything that happens for a key after L1 could not answer it.
+ * The load coordinator: everything a loading operation (`getOrInsert` and friends) does after L1
+ * could not answer it, and every background refresh.
  *
  * Owns the in-process flights (one load per key, shared by every caller: stampede protection),
- * the shared `get` reads of lower tiers, background refresh (time-to-refresh), stale-while-
- * revalidate, fail-safe, fallback values, negative caching, the fleet lock wait, and batch loads.
+ * background refresh (time-to-refresh), stale-while-revalidate, fail-safe, fallback values,
+ * negative caching and the fleet lock wait; batch loads are delegated to `BatchLoads`, which
+ * shares the flight table.
  *
  * Invariants enforced here:
  * - A flight's result is written only while its fence ticket is current and the flight was not
@@ -13,14 +15,18 @@
  * - Background work is tracked, so `close()` waits for it and it never rejects unhandled.
  *
  * It must never be reached on an L1 hit, except to start a refresh that is due.
+ *
+ * Length: about 560 lines, because one flight's life (read below, stale decisions, fleet lock,
+ * loader, settle) is one story best read in one file; the batch and `get` paths live elsewhere.
  */
 import { CacheEntry, CacheError, isCacheError } from "@cachet/tier";
 import type { Clock, LockLease, Milliseconds } from "@cachet/tier";
 import type { CacheOperationName } from "./cache-event.js";
 import type { CacheEmitter, TraceHook } from "./cache-emitter.js";
 import type { CacheCounters } from "./cache-stats.js";
-import { isNegative, negativeEntry, newest, outEntry, shareEntry, toEntry } from "./entry-helpers.js";
+import { isNegative, negativeEntry, newest, shareEntry, toEntry } from "./entry-helpers.js";
 import type { BackgroundWork } from "./background-work.js";
+import { BatchLoads } from "./batch-loads.js";
 import type { FleetLock } from "./fleet-lock.js";
 import { Flight } from "./flight.js";
 import type { KeyFences, FenceTicket } from "./key-fences.js";
@@ -31,7 +37,7 @@ import type { BatchLoader, GetOrInsertOptions, Loader, LoaderContext } from "./l
 import { runLoader } from "./loader-runner.js";
 import type { TagLedger } from "./tag-ledger.js";
 import { describeError } from "./tier-guard.js";
-import type { FencedWrite, TierStack } from "./tier-stack.js";
+import type { TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
 
 /** The two single-key loading operations. */
@@ -84,9 +90,8 @@ export class LoadCoordinator<K, V> {
   readonly #fleetLock: FleetLock<K, V> | undefined;
   readonly #isClosed: () => boolean;
   readonly #flights = new Map<K, Flight<V>>();
-  /** `get` reads of lower tiers in flight: concurrent gets of one key share one tier read. */
-  readonly #reads = new Map<K, Promise<CacheEntry<V> | undefined>>();
   readonly #refreshNotBefore = new Map<K, number>();
+  readonly #batches: BatchLoads<K, V>;
 
   constructor(options: {
     stack: TierStack<K, V>;
@@ -118,62 +123,24 @@ export class LoadCoordinator<K, V> {
     this.#traceLoader = options.traceLoader;
     this.#fleetLock = options.fleetLock;
     this.#isClosed = options.isClosed;
+    this.#batches = new BatchLoads<K, V>({
+      flights: this.#flights,
+      abandon: (key, flight) => this.#abandon(key, flight),
+      stack: options.stack,
+      fences: options.fences,
+      tags: options.tags,
+      counters: options.counters,
+      emitter: options.emitter,
+      clock: options.clock,
+      valueMode: options.valueMode,
+      stampede: options.stampede,
+      traceLoader: options.traceLoader,
+    });
   }
 
   /** Loads running now (for stats). */
   get inFlight(): number {
     return this.#flights.size;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // get
-
-  /** `get` after an L1 miss: one shared read of tiers `from..n` per key, serving stale within SWR. */
-  read(key: K, from: number, l1Stale: CacheEntry<V> | undefined): Promise<CacheEntry<V> | undefined> {
-    if (!this.#stampede) return this.#readBelow(key, from, l1Stale);
-    const existing = this.#reads.get(key);
-    if (existing !== undefined) {
-      this.#counters.coalesced++;
-      if (this.#emitter.observed()) this.#emitter.emit("coalesced", "get", key, undefined);
-      return this.#valueMode === "clone"
-        ? existing.then((entry) => entry && outEntry(entry, "clone"))
-        : existing;
-    }
-    const read = this.#readBelow(key, from, l1Stale);
-    this.#reads.set(key, read);
-    const done = () => {
-      if (this.#reads.get(key) === read) this.#reads.delete(key);
-    };
-    read.then(done, done);
-    return read;
-  }
-
-  async #readBelow(
-    key: K,
-    from: number,
-    l1Stale: CacheEntry<V> | undefined,
-  ): Promise<CacheEntry<V> | undefined> {
-    const ticket = this.#fences.acquire(key);
-    try {
-      const found = await this.#stack.readFrom(key, { from, operation: "get", ticket });
-      const now = this.#clock.now();
-      if (found.entry !== undefined) {
-        this.#counters.hits++;
-        if (this.#ttr !== undefined)
-          this.refreshIfDue(key, { entry: found.entry, index: found.index, now, policy: this.#policy });
-        return isNegative(found.entry) ? undefined : outEntry(found.entry, this.#valueMode);
-      }
-      this.#counters.misses++;
-      const stale = newest(l1Stale, found.stale);
-      const swr = this.#policy.swr;
-      if (stale !== undefined && !isNegative(stale) && swr > 0 && now < stale.expiresAt! + swr) {
-        return this.serveStale(stale, key, "get");
-      }
-      if (this.#emitter.observed()) this.#emitter.emit("miss", "get", key, undefined);
-      return undefined;
-    } finally {
-      this.#fences.release(ticket);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -552,118 +519,20 @@ export class LoadCoordinator<K, V> {
    * Loads the keys `entries` lacks with one `loadMany` call, joining flights already running for
    * some of them. `entries` is what the tiers had, in the order of `keys`.
    */
-  async loadMany(
+  loadMany(
     keys: readonly K[],
     entries: readonly (CacheEntry<V> | undefined)[],
     loadMany: BatchLoader<K, V>,
     options: { policy: LoadPolicy<V>; signal: AbortSignal | undefined },
   ): Promise<(V | undefined)[]> {
-    const { policy, signal } = options;
-    const results: (V | undefined)[] = entries.map((entry) => entry?.value);
-    const waits: Promise<void>[] = [];
-    const toLoad = new Map<K, { flight: Flight<V>; ticket: FenceTicket<K>; indexes: number[] }>();
-    for (let i = 0; i < keys.length; i++) {
-      if (entries[i] !== undefined) continue;
-      const key = keys[i]!;
-      const own = toLoad.get(key);
-      if (own !== undefined) {
-        own.indexes.push(i);
-        continue;
-      }
-      const existing = this.#stampede ? this.#flights.get(key) : undefined;
-      if (existing !== undefined) {
-        this.#counters.coalesced++;
-        const index = i;
-        waits.push(
-          existing
-            .wait(signal, () => this.#abandon(key, existing))
-            .then((entry) => {
-              results[index] = entry === undefined || isNegative(entry) ? undefined : entry.value;
-            }),
-        );
-        continue;
-      }
-      const flight = Flight.forCallers<V>();
-      flight.pinned = true;
-      if (this.#stampede) this.#flights.set(key, flight);
-      toLoad.set(key, { flight, ticket: this.#fences.acquire(key), indexes: [i] });
-    }
-    if (toLoad.size > 0) await this.#runBatch(toLoad, { loadMany, policy, signal, results });
-    await Promise.all(waits);
-    return results;
-  }
-
-  async #runBatch(
-    toLoad: Map<K, { flight: Flight<V>; ticket: FenceTicket<K>; indexes: number[] }>,
-    batch: {
-      loadMany: BatchLoader<K, V>;
-      policy: LoadPolicy<V>;
-      signal: AbortSignal | undefined;
-      results: (V | undefined)[];
-    },
-  ): Promise<void> {
-    const { policy, signal, results } = batch;
-    const emitter = this.#emitter;
-    const missing = [...toLoad.keys()];
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    this.#counters.loads++;
-    const started = this.#clock.now();
-    try {
-      if (emitter.observed()) emitter.emit("loader_started", "getOrInsertMany", undefined, undefined);
-      const run = () =>
-        Promise.resolve(batch.loadMany(missing, { signal: controller.signal, background: false }));
-      const trace = this.#traceLoader;
-      const loaded = await (trace
-        ? trace(emitter.traced({ key: undefined, operation: "getOrInsertMany", background: false }), run)
-        : run());
-      const map = loaded instanceof Map ? (loaded as ReadonlyMap<K, V | CacheEntry<V>>) : new Map(loaded);
-      const now = this.#clock.now();
-      const writes: FencedWrite<K, V>[] = [];
-      for (const [key, job] of toLoad) {
-        const result = map.get(key);
-        if (result === undefined) {
-          job.flight.settle(undefined);
-          continue;
-        }
-        const entry = toEntry(result, {
-          policy,
-          stampedAt: this.#tags.stamp(now),
-          valueMode: this.#valueMode,
-        });
-        writes.push([key, entry, job.ticket]);
-        job.flight.settle(entry);
-        for (const index of job.indexes) results[index] = entry.value;
-      }
-      emitter.emit("loaded", "getOrInsertMany", undefined, undefined, {
-        durationMs: this.#clock.now() - started,
-      });
-      await this.#stack.writeMany(writes);
-    } catch (error) {
-      this.#counters.loadErrors++;
-      const failure = new CacheError("LOADER", "`loadMany` failed", { cause: error });
-      for (const job of toLoad.values()) job.flight.fail(failure);
-      emitter.emit("loader_failed", "getOrInsertMany", undefined, undefined, {
-        error,
-        durationMs: this.#clock.now() - started,
-      });
-      throw failure;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      for (const [key, job] of toLoad) {
-        if (this.#flights.get(key) === job.flight) this.#flights.delete(key);
-        this.#fences.release(job.ticket);
-      }
-    }
+    return this.#batches.load(keys, entries, loadMany, options);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Superseding and closing
 
-  /** Marks `key` as rewritten: loads, reads and promotions that started earlier will not write. */
+  /** Marks `key` as rewritten: loads, refreshes and promotions that started earlier will not write. */
   supersede(key: K): void {
-    this.#reads.delete(key);
     this.#fences.bump(key);
     const flight = this.#flights.get(key);
     if (flight !== undefined) {
@@ -675,7 +544,6 @@ export class LoadCoordinator<K, V> {
 
   /** Marks every key as rewritten (clear, tag operation, bus gap). */
   supersedeAll(): void {
-    this.#reads.clear();
     this.#fences.bumpAll();
     for (const flight of this.#flights.values()) flight.superseded = true;
     this.#flights.clear();
