@@ -21,7 +21,7 @@ import type { MemoryTierOptions } from "@cachet/memory";
 import type { Cache } from "./cache.js";
 import type { BusKeys, CacheConfig, LockConfig, TierSlot } from "./cache-config.js";
 import type { LoadPolicy } from "./load-policy.js";
-import type { CacheEventListener } from "./cache-event.js";
+import type { CacheEventListener } from "@cachet/tier";
 import type { CacheInstrumentation } from "./instrumentation.js";
 import type { FailSafeOptions, LoaderTimeouts } from "./loader.js";
 import { PromotionPolicy } from "./promotion-policy.js";

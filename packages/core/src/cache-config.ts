@@ -6,7 +6,7 @@
  * trust them and never validate again.
  */
 import type { CacheBus, CacheTier, Clock, DistributedLock, Milliseconds } from "@cachet/tier";
-import type { CacheEventListener } from "./cache-event.js";
+import type { CacheEventListener } from "@cachet/tier";
 import type { CacheInstrumentation } from "./instrumentation.js";
 import type { LoadPolicy } from "./load-policy.js";
 import type { PromotionPolicy } from "./promotion-policy.js";

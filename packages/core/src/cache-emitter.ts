@@ -7,8 +7,9 @@
  * nothing is built (no event object, no key hash) unless someone listens.
  */
 import { CacheEventRecord, cacheEventChannel, hashKey } from "./cache-event.js";
-import type { CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
-import type { CacheInstrumentation, TracedCall } from "./instrumentation.js";
+import type { CacheEventListener, CacheEventType, CacheOperationName } from "@cachet/tier";
+import type { CacheInstrumentation } from "./instrumentation.js";
+import type { TracedCall } from "@cachet/tier";
 
 /** Extra fields some events carry. */
 export interface EventDetails {

@@ -5,7 +5,7 @@
  * Owns construction only; it keeps no state and must never import the `Cache` facade (the facade
  * passes in the two things the parts need from it: L1's vetted read and whether it is closed).
  */
-import type { CacheEventListener } from "./cache-event.js";
+import type { CacheEventListener } from "@cachet/tier";
 import type { CacheConfig } from "./cache-config.js";
 import { CacheEmitter, composeTrace } from "./cache-emitter.js";
 import { CacheCounters } from "./cache-stats.js";

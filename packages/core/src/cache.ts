@@ -23,7 +23,7 @@
 import { CacheError, toMilliseconds } from "@cachet/tier";
 import type { CacheBus, CacheBusMessage, CacheEntry, Clock, Milliseconds } from "@cachet/tier";
 import { cacheEventChannel } from "./cache-event.js";
-import type { CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
+import type { CacheEventListener, CacheEventType, CacheOperationName } from "@cachet/tier";
 import { CacheBuilder } from "./cache-builder.js";
 import type { CacheBuilderOptions } from "./cache-builder.js";
 import type { BusKeys, CacheConfig, TierSlot } from "./cache-config.js";

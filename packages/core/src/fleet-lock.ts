@@ -8,7 +8,7 @@
  * lease before the value it guards is in the shared tier (waiting processes poll for it).
  */
 import type { CacheEntry, Clock, LockLease } from "@cachet/tier";
-import type { CacheOperationName } from "./cache-event.js";
+import type { CacheOperationName } from "@cachet/tier";
 import type { CacheEmitter } from "./cache-emitter.js";
 import type { BusKeys, LockConfig } from "./cache-config.js";
 import { noop } from "./background-work.js";

@@ -23,11 +23,13 @@ export type {
 } from "./loader.js";
 
 // Events
-export { CACHE_EVENT_CHANNEL, hashKey } from "./cache-event.js";
-export type { CacheEvent, CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
+export { hashKey } from "./cache-event.js";
+export { CACHE_EVENT_CHANNEL } from "@cachet/tier";
+export type { CacheEvent, CacheEventListener, CacheEventType, CacheOperationName } from "@cachet/tier";
 
 // Instrumentation
-export type { CacheInstrumentation, InstrumentedCache, TracedCall } from "./instrumentation.js";
+export type { CacheInstrumentation, InstrumentedCache } from "./instrumentation.js";
+export type { TracedCall } from "@cachet/tier";
 
 // Re-exported from @cachet/tier
 export {

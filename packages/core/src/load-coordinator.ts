@@ -21,7 +21,7 @@
  */
 import { CacheEntry, CacheError, isCacheError } from "@cachet/tier";
 import type { Clock, LockLease, Milliseconds } from "@cachet/tier";
-import type { CacheOperationName } from "./cache-event.js";
+import type { CacheOperationName } from "@cachet/tier";
 import type { CacheEmitter, TraceHook } from "./cache-emitter.js";
 import type { CacheCounters } from "./cache-stats.js";
 import { isNegative, negativeEntry, newest, shareEntry, toEntry } from "./entry-helpers.js";

@@ -10,7 +10,7 @@
 import { CacheError } from "@cachet/tier";
 import type { Clock, Milliseconds } from "@cachet/tier";
 import type { TraceHook } from "./cache-emitter.js";
-import type { TracedCall } from "./instrumentation.js";
+import type { TracedCall } from "@cachet/tier";
 import { isLoaderFailure } from "./loader.js";
 
 /** What one loader run came to. */

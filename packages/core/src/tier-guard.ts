@@ -10,7 +10,7 @@
  */
 import { CacheError, isCacheError } from "@cachet/tier";
 import type { CacheEntry, Clock, Milliseconds } from "@cachet/tier";
-import type { CacheOperationName } from "./cache-event.js";
+import type { CacheOperationName } from "@cachet/tier";
 import type { CacheEmitter, TraceHook } from "./cache-emitter.js";
 import type { TierSlot } from "./cache-config.js";
 import type { CacheCounters } from "./cache-stats.js";

@@ -9,7 +9,7 @@
  */
 import type { CacheEntry, Clock, Milliseconds } from "@cachet/tier";
 import type { CacheError } from "@cachet/tier";
-import type { CacheOperationName } from "./cache-event.js";
+import type { CacheOperationName } from "@cachet/tier";
 import type { CacheEmitter } from "./cache-emitter.js";
 import type { TierSlot } from "./cache-config.js";
 import type { CacheCounters } from "./cache-stats.js";
