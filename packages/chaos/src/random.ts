@@ -1,11 +1,3 @@
-/** A small seeded PRNG (mulberry32), so a run's workload is reproducible from its seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The one seeded generator of the repository lives in @cachet/test-utils; the chaos runs keep
+// their historical name for it.
+export { seededRandom as mulberry32 } from "@cachet/test-utils";

@@ -1,3 +1,12 @@
+/**
+ * The cache builder: collects options per tier and cache-wide, validates every one of them in
+ * `build()` (throwing `INVALID_OPTION` naming the option) and hands a `CacheConfig` to the cache
+ * factory it was given.
+ *
+ * It must never import `Cache` at runtime (the factory is handed in by `Cache.builder`, so there is
+ * no import cycle). Length: a little over 500 lines, nearly all of it the options' TSDoc, which is
+ * the options reference.
+ */
 import { CacheError, CircuitBreaker, systemClock, toMilliseconds } from "@cachet/tier";
 import type {
   CacheBus,
@@ -9,13 +18,17 @@ import type {
 } from "@cachet/tier";
 import { MemoryTier } from "@cachet/memory";
 import type { MemoryTierOptions } from "@cachet/memory";
-import { Cache } from "./cache.js";
-import type { BusKeys, CacheConfig, LoadPolicy, LockConfig, TierSlot } from "./cache.js";
-import type { CacheEventListener } from "./cache-event.js";
+import type { Cache } from "./cache.js";
+import type { BusKeys, CacheConfig, LockConfig, TierSlot } from "./cache-config.js";
+import type { LoadPolicy } from "./load-policy.js";
+import type { CacheEventListener } from "@cachet/tier";
 import type { CacheInstrumentation } from "./instrumentation.js";
 import type { FailSafeOptions, LoaderTimeouts } from "./loader.js";
 import { PromotionPolicy } from "./promotion-policy.js";
 import type { ValueMode } from "./value-mode.js";
+
+/** Makes the cache from a validated config (the `Cache` constructor, handed in by `Cache.builder`). */
+type CacheFactory = <K, V>(config: CacheConfig<K, V>) => Cache<K, V>;
 
 /** Options for {@link Cache.builder}. */
 export interface CacheBuilderOptions {
@@ -108,10 +121,15 @@ export class CacheBuilder<K, V> {
     tagMarkerTtl?: Duration;
   } = { listeners: [], instrumentations: [] };
   readonly #globalSet = new Set<string>();
+  readonly #create: CacheFactory;
 
-  /** Prefer {@link Cache.builder}. */
-  constructor(options?: CacheBuilderOptions) {
+  /**
+   * @internal Use {@link Cache.builder}. `create` is how the builder makes the cache: it is handed
+   * in rather than imported, so that this module never imports `Cache` at runtime (no cycle).
+   */
+  constructor(options: CacheBuilderOptions | undefined, create: CacheFactory) {
     this.#clock = options?.clock;
+    this.#create = create;
   }
 
   /** Names the cache in events, errors and telemetry. @default "cache" */
@@ -361,7 +379,7 @@ export class CacheBuilder<K, V> {
       lock: this.#lockConfig(slots.length, policy.hardTimeout),
       tagMarkerTtl: this.#markerTtl(slots, policy),
     };
-    return new Cache(config);
+    return this.#create(config);
   }
 
   #lockConfig(tiers: number, hardTimeout: number | undefined): LockConfig | undefined {

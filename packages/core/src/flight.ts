@@ -26,8 +26,18 @@ export class Flight<V> {
   #resolve!: (entry: CacheEntry<V> | undefined) => void;
   #reject!: (error: unknown) => void;
 
-  constructor(background: boolean) {
-    this.pinned = background;
+  /** A load some caller is waiting for. */
+  static forCallers<V>(): Flight<V> {
+    return new Flight<V>(false);
+  }
+
+  /** A refresh nobody waits for: pinned from the start, so no caller's abort can stop it. */
+  static inBackground<V>(): Flight<V> {
+    return new Flight<V>(true);
+  }
+
+  private constructor(pinned: boolean) {
+    this.pinned = pinned;
     this.answer = new Promise<CacheEntry<V> | undefined>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

@@ -1,11 +1,11 @@
 // The cache
-export { Cache, NEGATIVE_TAG } from "./cache.js";
-export type { BusKeys, CacheStats } from "./cache.js";
-export { CacheNamespace, namespaceTag } from "./cache-namespace.js";
+export { Cache } from "./cache.js";
+export type { BusKeys } from "./cache-config.js";
+export type { CacheStats } from "./cache-stats.js";
+export { CacheNamespace } from "./cache-namespace.js";
 export { CacheBuilder } from "./cache-builder.js";
 export type { CacheBuilderOptions, DistributedStampedeOptions, MemoryOptions } from "./cache-builder.js";
 export { PromotionPolicy } from "./promotion-policy.js";
-export { deepFreeze } from "./value-mode.js";
 export type { ValueMode } from "./value-mode.js";
 
 // Loading
@@ -21,11 +21,13 @@ export type {
 } from "./loader.js";
 
 // Events
-export { CACHE_EVENT_CHANNEL, hashKey } from "./cache-event.js";
-export type { CacheEvent, CacheEventListener, CacheEventType, CacheOperationName } from "./cache-event.js";
+export { hashKey } from "./cache-event.js";
+export { CACHE_EVENT_CHANNEL } from "@cachet/tier";
+export type { CacheEvent, CacheEventListener, CacheEventType, CacheOperationName } from "@cachet/tier";
 
 // Instrumentation
-export type { CacheInstrumentation, InstrumentedCache, TracedCall } from "./instrumentation.js";
+export type { CacheInstrumentation, InstrumentedCache } from "./instrumentation.js";
+export type { TracedCall } from "@cachet/tier";
 
 // Re-exported from @cachet/tier
 export {
@@ -35,7 +37,6 @@ export {
   ManualClock,
   MemoryBus,
   MemoryBusHub,
-  MockCache,
   isCacheEntry,
   isCacheError,
   jsonCodec,
@@ -49,9 +50,6 @@ export type {
   CacheBusMessage,
   DistributedLock,
   LockLease,
-  MockCacheCall,
-  MockCacheOperation,
-  MockCacheOptions,
   CacheEntryOptions,
   CacheErrorCode,
   CacheTier,

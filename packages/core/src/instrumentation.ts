@@ -1,23 +1,5 @@
-import type { CacheEvent, CacheOperationName } from "./cache-event.js";
-import type { CacheStats } from "./cache.js";
-
-/** What an instrumentation learns about one traced call. */
-export interface TracedCall {
-  /** The cache's name. */
-  readonly cache: string;
-  /** The tier called, for {@link CacheInstrumentation.traceTier}. */
-  readonly tier?: string;
-  readonly operation: CacheOperationName | "get" | "insert" | "invalidate" | "clear" | "getMany";
-  /** Hash of the key, when the call concerns one key. */
-  readonly keyHash: string | undefined;
-  /**
-   * The raw key, when the call concerns one key. Instrumentation must not record it unless the
-   * user opted in (`@cachet/telemetry` records only `keyHash` by default).
-   */
-  readonly key?: unknown;
-  /** True for background refreshes. */
-  readonly background?: boolean;
-}
+import type { CacheEvent, TracedCall } from "@cachet/tier";
+import type { CacheStats } from "./cache-stats.js";
 
 /** The view of a cache an instrumentation may observe (for gauges). */
 export interface InstrumentedCache {

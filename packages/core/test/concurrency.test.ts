@@ -1,16 +1,6 @@
+import { seededRandom } from "@cachet/test-utils";
 import { Cache, ManualClock, MemoryTier } from "../src/index.js";
 import type { CacheTier, CacheEntry } from "../src/index.js";
-
-/** Deterministic PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Yields to the event loop a random number of times, so operations interleave. */
 async function jitter(random: () => number): Promise<void> {
@@ -52,7 +42,7 @@ describe("concurrency invariants", () => {
   it.each([1, 2, 3])(
     "holds under thousands of overlapping getOrInsert / insert / invalidate (seed %i)",
     async (seed) => {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const clock = new ManualClock();
       const cache = Cache.builder<string, number>({ clock })
         .memory({ maxEntries: 1_000 })

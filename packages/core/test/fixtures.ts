@@ -1,4 +1,4 @@
-import { Cache, CacheError, ManualClock, MemoryTier } from "../src/index.js";
+import { Cache, CacheError, ManualClock, MemoryBus, MemoryBusHub, MemoryTier } from "../src/index.js";
 import type { CacheEvent, CacheTier, CacheEntry } from "../src/index.js";
 
 /** A tier over a MemoryTier that counts calls and can be made to fail or hang. */
@@ -93,4 +93,25 @@ export function twoTier<V>(
     .onEvent((e) => events.push(e));
   const cache = configure(builder).build();
   return { clock, l2, cache, events };
+}
+
+/** Two instances (each its own L1) over one shared L2, connected by an in-process bus. */
+export function fleet(options: { failSafe?: boolean; swr?: number } = {}) {
+  const clock = new ManualClock();
+  const shared = new CountingTier<string>(clock, "shared");
+  const hub = new MemoryBusHub();
+  const events: Record<string, CacheEvent[]> = { a: [], b: [] };
+  const make = (name: "a" | "b") => {
+    let builder = Cache.builder<string, string>({ clock })
+      .name("users")
+      .memory({ maxEntries: 1_000 })
+      .ttl(60_000)
+      .fallback(Cache.builder<string, string>().storage(shared).circuitBreaker(false))
+      .bus(new MemoryBus(hub, name))
+      .onEvent((e) => events[name]!.push(e));
+    if (options.failSafe) builder = builder.failSafe({ maxStaleAge: 600_000 });
+    if (options.swr !== undefined) builder = builder.staleWhileRevalidate(options.swr);
+    return builder.build();
+  };
+  return { clock, shared, hub, a: make("a"), b: make("b"), events };
 }

@@ -8,7 +8,9 @@ export type {
 } from "./cache-telemetry.js";
 
 // Every cache in the process
-export { CACHE_EVENT_CHANNEL, subscribeCacheEvents } from "./subscribe-cache-events.js";
+export { subscribeCacheEvents } from "./subscribe-cache-events.js";
+// Defined once in @cachet/tier (the one place core and telemetry share), re-exported here.
+export { CACHE_EVENT_CHANNEL } from "@cachet/tier";
 
 // Names
 export {
@@ -29,7 +31,7 @@ export {
   SPAN_CACHE_TIER,
 } from "./attributes.js";
 
-// Event shapes (structural mirrors of @cachet/core's)
+// Event shapes (aliases of the types in @cachet/tier, and the gauge view of a cache)
 export type {
   CacheEventLike,
   CacheEventType,

@@ -1,13 +1,6 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { CacheError } from "@cachet/tier";
+import { CACHE_EVENT_CHANNEL, CacheError } from "@cachet/tier";
 import type { CacheEventLike } from "./cache-event-like.js";
-
-/**
- * The `node:diagnostics_channel` channel on which every cachet cache in the process publishes its
- * events; the same value as `CACHE_EVENT_CHANNEL` in `@cachet/core`. A cache publishes only while
- * the channel has subscribers, so an unobserved cache pays nothing.
- */
-export const CACHE_EVENT_CHANNEL = "cachet:cache:event";
 
 /**
  * Receives the events of every cache in the process, without touching any builder: for logging, for

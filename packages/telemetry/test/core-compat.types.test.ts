@@ -5,8 +5,8 @@ import type {
   InstrumentedCache,
   TracedCall,
 } from "@cachet/core";
-import { Cache } from "@cachet/core";
-import { cacheTelemetry } from "../src/index.js";
+import { CACHE_EVENT_CHANNEL as CORE_CHANNEL, Cache } from "@cachet/core";
+import { cacheTelemetry, CACHE_EVENT_CHANNEL } from "../src/index.js";
 import type {
   CacheEventLike,
   CacheEventType,
@@ -15,12 +15,14 @@ import type {
   TracedCallLike,
 } from "../src/index.js";
 
-// Compile-time checks (run by `typecheck`) that the structural mirrors stay in step with
-// @cachet/core, which this package must not import at run time.
+// Compile-time checks (run by `typecheck`) that this package consumes exactly the types core emits.
+// Both come from @cachet/tier now, so these prove there is one definition, not two kept in step.
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const sameEventTypes: Equal<CacheEventType, CoreEventType> = true;
+const sameEvent: Equal<CacheEventLike, CacheEvent> = true;
+const callFits: (c: TracedCall) => TracedCallLike = (c) => c;
+const sameTracedCall: Equal<Omit<TracedCallLike, "operation">, Omit<TracedCall, "operation">> = true;
 const eventFits: (e: CacheEvent) => CacheEventLike = (e) => e;
-const _callFits: (c: TracedCall) => TracedCallLike = (c) => c;
 const _cacheFits: (c: InstrumentedCache) => InstrumentedCacheLike = (c) => c;
 const instrumentationFits: (t: CacheTelemetry) => CacheInstrumentation = (t) => t;
 // @ts-expect-error an event type the core does not know is refused
@@ -31,9 +33,14 @@ const _badOptions = () =>
   cacheTelemetry({ includeKeys: "yes" });
 
 describe("core compatibility", () => {
-  it("takes a core cache's events and instrumentation slot as they are", async () => {
-    expect(sameEventTypes).toBe(true);
+  it("shares core's event types and channel name (one definition, in @cachet/tier)", () => {
+    expect([sameEventTypes, sameEvent, sameTracedCall]).toEqual([true, true, true]);
+    expect(callFits).toBeInstanceOf(Function);
+    expect(CACHE_EVENT_CHANNEL).toBe(CORE_CHANNEL);
     expect(unknownType).toBe("evicted");
+  });
+
+  it("takes a core cache's events and instrumentation slot as they are", async () => {
     const seen: CacheEventLike[] = [];
     const cache = Cache.builder<string, string>()
       .memory({ maxEntries: 1 })

@@ -20,3 +20,8 @@ export { findFreePort } from "./free-port.js";
 // Chaos
 export { startTcpProxy } from "./tcp-proxy.js";
 export type { TcpProxy, TcpProxyOptions } from "./tcp-proxy.js";
+
+// Deterministic tests
+export { seededRandom } from "./seeded-random.js";
+export { caughtCacheError, thrownCacheError } from "./cache-error-assertions.js";
+export type { CaughtCacheError } from "./cache-error-assertions.js";

@@ -32,3 +32,13 @@ export type { CircuitBreakerOptions, CircuitState, FailureRateOptions } from "./
 export { MemoryBus, MemoryBusHub } from "./cache-bus.js";
 export type { BusReconnectInfo, CacheBus, CacheBusMessage } from "./cache-bus.js";
 export type { DistributedLock, LockLease } from "./distributed-lock.js";
+
+// Events (emitted by @cachet/core, consumed by @cachet/telemetry)
+export { CACHE_EVENT_CHANNEL } from "./cache-event.js";
+export type {
+  CacheEvent,
+  CacheEventListener,
+  CacheEventType,
+  CacheOperationName,
+  TracedCall,
+} from "./cache-event.js";

@@ -2,35 +2,20 @@ import { describe, expect, it } from "@jest/globals";
 import { Packr } from "msgpackr";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { seededRandom, thrownCacheError } from "@cachet/test-utils";
 import { CacheError, isCacheError, jsonCodec, structuredCodec } from "../src/index.js";
 import type { Codec } from "../src/index.js";
 
-/** Deterministic PRNG (mulberry32) so the fuzz cases are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function codecError(fn: () => unknown): CacheError {
-  try {
-    fn();
-  } catch (error) {
-    expect(isCacheError(error)).toBe(true);
-    expect(error).toBeInstanceOf(CacheError);
-    return error as CacheError;
-  }
-  throw new Error("expected a CacheError");
+  const error = thrownCacheError(fn);
+  expect(isCacheError(error)).toBe(true);
+  expect(error).toBeInstanceOf(CacheError);
+  return error as CacheError;
 }
 
 /** Every way of corrupting `good` that a store could plausibly produce; decode must throw CODEC or return. */
 function expectOnlyCodecErrors(codec: Codec<unknown>, good: Uint8Array, seed: number): number {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   let failures = 0;
   const attempt = (bytes: Uint8Array) => {
     try {

@@ -1,14 +1,11 @@
 import { describe, expect, it } from "@jest/globals";
+import { caughtCacheError } from "@cachet/test-utils";
 import { CacheEntry, CacheError, ManualClock, MockCache, isCacheError } from "../src/index.js";
 
 async function rejection(promise: Promise<unknown>): Promise<CacheError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isCacheError(error)).toBe(true);
-    return error as CacheError;
-  }
-  throw new Error("expected the promise to reject");
+  const error = await caughtCacheError(promise);
+  expect(isCacheError(error)).toBe(true);
+  return error as CacheError;
 }
 
 /** Tracks whether a promise has settled, to observe delays without awaiting them. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { describeRedis, findFreePort, startRedis } from "@cachet/test-utils";
+import { caughtCacheError, describeRedis, findFreePort, startRedis } from "@cachet/test-utils";
 import type { RedisHandle } from "@cachet/test-utils";
 import { isCacheError } from "@cachet/tier";
 import { Redis } from "ioredis";
@@ -10,14 +10,8 @@ import { waitFor } from "./fixtures/wait.js";
 let counter = 0;
 const unique = (what: string): string => `test:${what}:${process.pid}:${++counter}`;
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
+/** Every rejection these tests expect is a CacheError; the shared helper checks that much. */
+const rejection = (promise: Promise<unknown>): Promise<unknown> => caughtCacheError(promise);
 
 describe("lock keys", () => {
   it("escapes glob characters injectively", () => {

@@ -1,0 +1,70 @@
+/**
+ * Per-key write fences: the guard that keeps a slow operation from overwriting a newer write.
+ *
+ * Invariant: every operation that may write a key later (a load, a promotion, a refresh, a
+ * batch load) takes a {@link FenceTicket} before its first await and checks
+ * {@link KeyFences.isCurrent} right before writing. Every write, invalidation, clear, tag
+ * operation or bus message bumps the key's generation, so a ticket taken before it is stale.
+ *
+ * Scope: a fence exists only while some ticket holds it (reference counted), so a key nobody is
+ * loading costs nothing. A write with no ticket in flight has nothing to fence off: `bump` on an
+ * absent fence is a no-op, and the next ticket starts a new generation count. The fence covers this
+ * process only; other processes are fenced by the bus (which supersedes the key here).
+ *
+ * Must never await: acquiring, checking and releasing are synchronous, so no write can slip between
+ * a check and the tier calls it guards (the tier calls are issued in the same turn).
+ */
+
+interface KeyFence {
+  refs: number;
+  generation: number;
+}
+
+/** A reservation taken before an operation's first await; see {@link KeyFences}. @internal */
+export interface FenceTicket<K> {
+  readonly key: K;
+  readonly fence: KeyFence;
+  readonly generation: number;
+}
+
+/** The fences of one cache. @internal */
+export class KeyFences<K> {
+  readonly #fences = new Map<K, KeyFence>();
+  #closed = false;
+
+  acquire(key: K): FenceTicket<K> {
+    let fence = this.#fences.get(key);
+    if (fence === undefined) {
+      fence = { refs: 0, generation: 0 };
+      this.#fences.set(key, fence);
+    }
+    fence.refs++;
+    return { key, fence, generation: fence.generation };
+  }
+
+  release(ticket: FenceTicket<K>): void {
+    if (--ticket.fence.refs === 0 && this.#fences.get(ticket.key) === ticket.fence)
+      this.#fences.delete(ticket.key);
+  }
+
+  /** True when nothing rewrote the key since the ticket was taken, and the cache is open. */
+  isCurrent(ticket: FenceTicket<K>): boolean {
+    return !this.#closed && ticket.fence.generation === ticket.generation;
+  }
+
+  /** The key was rewritten: tickets taken before now may no longer write it. */
+  bump(key: K): void {
+    const fence = this.#fences.get(key);
+    if (fence !== undefined) fence.generation++;
+  }
+
+  /** Every key was rewritten (clear, tag operation, bus gap). */
+  bumpAll(): void {
+    for (const fence of this.#fences.values()) fence.generation++;
+  }
+
+  /** After close, no ticket is current: nothing writes into closed tiers. */
+  close(): void {
+    this.#closed = true;
+  }
+}

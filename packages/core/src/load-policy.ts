@@ -1,0 +1,81 @@
+/**
+ * The per-load policy (ttl, tags, stale-while-revalidate, fail-safe, timeouts, negative ttl) and
+ * how a call's {@link GetOrInsertOptions} are merged into the cache's defaults.
+ *
+ * Owns validation of per-call options (`INVALID_OPTION` naming the option). It must never be
+ * called on the hit path unless a refresh is due: a call without options uses the cache's policy
+ * object as is, with no merge and no allocation.
+ */
+import { toMilliseconds } from "@cachet/tier";
+import type { Milliseconds } from "@cachet/tier";
+import type { GetOrInsertOptions } from "./loader.js";
+
+/** Resolved per-load policy: the cache's defaults, or those merged with a call's options. @internal */
+export interface LoadPolicy<V> {
+  readonly ttl: Milliseconds | undefined;
+  readonly tags: readonly string[] | undefined;
+  readonly swr: Milliseconds;
+  readonly failSafe: { readonly maxStaleAge: Milliseconds; readonly backoff: Milliseconds } | undefined;
+  readonly hasFallback: boolean;
+  readonly fallback: V | undefined;
+  readonly softTimeout: Milliseconds | undefined;
+  readonly hardTimeout: Milliseconds | undefined;
+  readonly negativeTtl: Milliseconds | undefined;
+}
+
+/** Fail-safe backoff when a call's `failSafe` gives none. */
+const DEFAULT_FAIL_SAFE_BACKOFF = 10_000;
+
+/** The policy for one call: `base` itself when the call has no options. @internal */
+export function policyFor<V>(base: LoadPolicy<V>, options: GetOrInsertOptions<V> | undefined): LoadPolicy<V> {
+  return options === undefined ? base : resolveLoadPolicy(base, options);
+}
+
+/**
+ * Merges a call's options into the cache's policy.
+ * @throws CacheError `INVALID_OPTION` naming the first invalid option.
+ * @internal
+ */
+export function resolveLoadPolicy<V>(base: LoadPolicy<V>, options: GetOrInsertOptions<V>): LoadPolicy<V> {
+  const swr =
+    options.staleWhileRevalidate === undefined
+      ? base.swr
+      : options.staleWhileRevalidate === false
+        ? 0
+        : toMilliseconds(options.staleWhileRevalidate, "staleWhileRevalidate");
+  let failSafe = base.failSafe;
+  let hasFallback = base.hasFallback;
+  let fallback = base.fallback;
+  if (options.failSafe === false) {
+    failSafe = undefined;
+    hasFallback = false;
+    fallback = undefined;
+  } else if (options.failSafe !== undefined) {
+    failSafe = {
+      maxStaleAge: toMilliseconds(options.failSafe.maxStaleAge, "failSafe.maxStaleAge"),
+      backoff:
+        options.failSafe.backoff === undefined
+          ? DEFAULT_FAIL_SAFE_BACKOFF
+          : toMilliseconds(options.failSafe.backoff, "failSafe.backoff"),
+    };
+    hasFallback = "fallback" in options.failSafe;
+    fallback = options.failSafe.fallback;
+  }
+  const timeouts = options.timeouts;
+  return {
+    ttl: options.ttl === undefined ? base.ttl : toMilliseconds(options.ttl, "ttl"),
+    tags: options.tags ?? base.tags,
+    swr,
+    failSafe,
+    hasFallback,
+    fallback,
+    softTimeout:
+      timeouts?.soft === undefined ? base.softTimeout : toMilliseconds(timeouts.soft, "timeouts.soft"),
+    hardTimeout:
+      timeouts?.hard === undefined ? base.hardTimeout : toMilliseconds(timeouts.hard, "timeouts.hard", false),
+    negativeTtl:
+      options.negativeTtl === undefined
+        ? base.negativeTtl
+        : toMilliseconds(options.negativeTtl, "negativeTtl", false),
+  };
+}

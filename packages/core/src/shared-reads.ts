@@ -1,0 +1,118 @@
+/**
+ * `get` after an L1 miss: a read down the lower tiers, shared by every concurrent `get` of the
+ * same key (with stampede protection on), serving a stale entry within stale-while-revalidate.
+ *
+ * Owns the table of reads in flight. It must never run a loader (a `get` has none; a due refresh
+ * is handed to the load coordinator) and never hand a clone-mode caller the shared entry.
+ */
+import type { CacheEntry, Clock } from "@cachet/tier";
+import type { CacheEmitter } from "./cache-emitter.js";
+import type { CacheCounters } from "./cache-stats.js";
+import { isNegative, newest, outEntry } from "./entry-helpers.js";
+import type { KeyFences } from "./key-fences.js";
+import type { LoadCoordinator } from "./load-coordinator.js";
+import type { LoadPolicy } from "./load-policy.js";
+import type { TierStack } from "./tier-stack.js";
+import type { ValueMode } from "./value-mode.js";
+
+/** @internal */
+export class SharedReads<K, V> {
+  readonly #reads = new Map<K, Promise<CacheEntry<V> | undefined>>();
+  readonly #stack: TierStack<K, V>;
+  readonly #loads: LoadCoordinator<K, V>;
+  readonly #fences: KeyFences<K>;
+  readonly #counters: CacheCounters;
+  readonly #emitter: CacheEmitter<K>;
+  readonly #clock: Clock;
+  readonly #policy: LoadPolicy<V>;
+  readonly #valueMode: ValueMode;
+  readonly #stampede: boolean;
+  readonly #refreshes: boolean;
+
+  constructor(options: {
+    stack: TierStack<K, V>;
+    /** Starts refreshes that are due (only when a time-to-refresh is set). */
+    loads: LoadCoordinator<K, V>;
+    fences: KeyFences<K>;
+    counters: CacheCounters;
+    emitter: CacheEmitter<K>;
+    clock: Clock;
+    policy: LoadPolicy<V>;
+    valueMode: ValueMode;
+    stampede: boolean;
+    timeToRefresh: number | undefined;
+  }) {
+    this.#stack = options.stack;
+    this.#loads = options.loads;
+    this.#fences = options.fences;
+    this.#counters = options.counters;
+    this.#emitter = options.emitter;
+    this.#clock = options.clock;
+    this.#policy = options.policy;
+    this.#valueMode = options.valueMode;
+    this.#stampede = options.stampede;
+    this.#refreshes = options.timeToRefresh !== undefined;
+  }
+
+  /** Reads tiers `from..n` for `key`; `l1Stale` is L1's expired entry, a stale candidate. */
+  read(key: K, from: number, l1Stale: CacheEntry<V> | undefined): Promise<CacheEntry<V> | undefined> {
+    if (!this.#stampede) return this.#readBelow(key, from, l1Stale);
+    const existing = this.#reads.get(key);
+    if (existing !== undefined) {
+      this.#counters.coalesced++;
+      if (this.#emitter.observed()) this.#emitter.emit("coalesced", "get", key, undefined);
+      return this.#valueMode === "clone"
+        ? existing.then((entry) => entry && outEntry(entry, "clone"))
+        : existing;
+    }
+    const read = this.#readBelow(key, from, l1Stale);
+    this.#reads.set(key, read);
+    const done = () => {
+      if (this.#reads.get(key) === read) this.#reads.delete(key);
+    };
+    read.then(done, done);
+    return read;
+  }
+
+  /** The key was rewritten: later gets must not join a read that started before. */
+  forget(key: K): void {
+    this.#reads.delete(key);
+  }
+
+  forgetAll(): void {
+    this.#reads.clear();
+  }
+
+  async #readBelow(
+    key: K,
+    from: number,
+    l1Stale: CacheEntry<V> | undefined,
+  ): Promise<CacheEntry<V> | undefined> {
+    const ticket = this.#fences.acquire(key);
+    try {
+      const found = await this.#stack.readFrom(key, { from, operation: "get", ticket });
+      const now = this.#clock.now();
+      if (found.entry !== undefined) {
+        this.#counters.hits++;
+        if (this.#refreshes)
+          this.#loads.refreshIfDue(key, {
+            entry: found.entry,
+            index: found.index,
+            now,
+            policy: this.#policy,
+          });
+        return isNegative(found.entry) ? undefined : outEntry(found.entry, this.#valueMode);
+      }
+      this.#counters.misses++;
+      const stale = newest(l1Stale, found.stale);
+      const swr = this.#policy.swr;
+      if (stale !== undefined && !isNegative(stale) && swr > 0 && now < stale.expiresAt! + swr) {
+        return this.#loads.serveStale(stale, key, "get");
+      }
+      if (this.#emitter.observed()) this.#emitter.emit("miss", "get", key, undefined);
+      return undefined;
+    } finally {
+      this.#fences.release(ticket);
+    }
+  }
+}

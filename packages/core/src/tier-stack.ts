@@ -1,0 +1,299 @@
+/**
+ * The tier stack: the cache's tiers in order, and every multi-tier read and write after an L1
+ * miss — read down the tiers, promote a lower hit upwards, write all tiers, write many keys.
+ *
+ * Owns the order of tier calls and ttl handling per tier (tier default ttls, jitter, capping a
+ * promoted copy so it never outlives its source). Every call goes through the {@link TierGuard}.
+ * It must never start a load or decide on staleness for a caller (that is the load coordinator's
+ * job), and never write without a current fence ticket when the write may race a newer one.
+ */
+import type { CacheEntry, Clock, Milliseconds } from "@cachet/tier";
+import type { CacheError } from "@cachet/tier";
+import type { CacheOperationName } from "@cachet/tier";
+import type { CacheEmitter } from "./cache-emitter.js";
+import type { TierSlot } from "./cache-config.js";
+import type { CacheCounters } from "./cache-stats.js";
+import { capTtl, isNegative, newest, outEntry, shareEntry } from "./entry-helpers.js";
+import type { FenceTicket, KeyFences } from "./key-fences.js";
+import type { BackgroundWork } from "./background-work.js";
+import { noop } from "./background-work.js";
+import type { TagLedger } from "./tag-ledger.js";
+import type { TierGuard } from "./tier-guard.js";
+import type { ValueMode } from "./value-mode.js";
+
+/** What a read down the tiers found. */
+export interface TierRead<V> {
+  /** The fresh entry found (already promoted), if any. */
+  readonly entry: CacheEntry<V> | undefined;
+  /** The tier that answered, or -1. */
+  readonly index: number;
+  /** The newest expired entry met on the way, a candidate for stale serving. */
+  readonly stale: CacheEntry<V> | undefined;
+}
+
+/** One key's write in a batch, with the ticket that fences it. */
+export type FencedWrite<K, V> = readonly [key: K, entry: CacheEntry<V>, ticket: FenceTicket<K>];
+
+/** A synchronous, vetted read of L1 (the facade's; errors already reported as misses). */
+export type L1Reader<K, V> = (key: K, operation: CacheOperationName) => CacheEntry<V> | undefined;
+
+/** @internal */
+export class TierStack<K, V> {
+  readonly slots: readonly TierSlot<K, V>[];
+  readonly #clock: Clock;
+  readonly #guard: TierGuard<K, V>;
+  readonly #tags: TagLedger<K, V>;
+  readonly #fences: KeyFences<K>;
+  readonly #counters: CacheCounters;
+  readonly #emitter: CacheEmitter<K>;
+  readonly #background: BackgroundWork;
+  readonly #valueMode: ValueMode;
+  readonly #jitter: Milliseconds;
+  readonly #random: () => number;
+  readonly #readL1: L1Reader<K, V> | undefined;
+
+  constructor(options: {
+    slots: readonly TierSlot<K, V>[];
+    clock: Clock;
+    guard: TierGuard<K, V>;
+    tags: TagLedger<K, V>;
+    fences: KeyFences<K>;
+    counters: CacheCounters;
+    emitter: CacheEmitter<K>;
+    background: BackgroundWork;
+    valueMode: ValueMode;
+    jitter: Milliseconds;
+    random: () => number;
+    readL1: L1Reader<K, V> | undefined;
+  }) {
+    this.slots = options.slots;
+    this.#clock = options.clock;
+    this.#guard = options.guard;
+    this.#tags = options.tags;
+    this.#fences = options.fences;
+    this.#counters = options.counters;
+    this.#emitter = options.emitter;
+    this.#background = options.background;
+    this.#valueMode = options.valueMode;
+    this.#jitter = options.jitter;
+    this.#random = options.random;
+    this.#readL1 = options.readL1;
+  }
+
+  /**
+   * Asks tiers `from..n` in order until one has a fresh entry, promoting it into the tiers above
+   * (if `ticket` is still current). Expired entries met on the way are remembered as stale candidates.
+   */
+  async readFrom(
+    key: K,
+    read: { from: number; operation: CacheOperationName; ticket: FenceTicket<K> },
+  ): Promise<TierRead<V>> {
+    const { operation } = read;
+    const emitter = this.#emitter;
+    let stale: CacheEntry<V> | undefined;
+    for (let i = read.from; i < this.slots.length; i++) {
+      const slot = this.slots[i]!;
+      if (i > 0 && emitter.observed()) emitter.emit("fallback", operation, key, slot.name);
+      let entry = await this.#guard.get(slot, i, key, operation);
+      if (entry === undefined) {
+        this.#counters.tiers[i]!.misses++;
+        if (emitter.observed()) emitter.emit("miss", operation, key, slot.name);
+        continue;
+      }
+      let now = this.#clock.now();
+      if (entry.tags.length !== 0) {
+        if (this.slots.length > 1) await this.#tags.loadStates(entry.tags, now);
+        now = this.#clock.now();
+        const vetted = (entry.cachedAt ?? 0) > this.#tags.latestTagAt ? entry : this.#tags.vet(entry);
+        if (vetted === undefined) {
+          this.#counters.tiers[i]!.misses++;
+          if (emitter.observed()) emitter.emit("miss", operation, key, slot.name);
+          continue;
+        }
+        entry = vetted;
+      }
+      if (!entry.isExpiredAt(now)) {
+        this.#counters.tiers[i]!.hits++;
+        if (emitter.observed()) emitter.emit("hit", operation, key, slot.name);
+        const shared = shareEntry(entry, this.#valueMode);
+        if (i > 0) this.promote(key, shared, { index: i, ticket: read.ticket, now, operation });
+        return { entry: shared, index: i, stale };
+      }
+      this.#counters.tiers[i]!.misses++;
+      if (emitter.observed()) emitter.emit("expired", operation, key, slot.name);
+      stale = newest(stale, entry);
+    }
+    return { entry: undefined, index: -1, stale };
+  }
+
+  /**
+   * Reads many keys: L1 answers what it can, then each lower tier is asked for the rest in one batch
+   * call. Hits are promoted; remembered absences come back `undefined`. Results follow `keys`.
+   */
+  async readMany(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]> {
+    const emitter = this.#emitter;
+    const results = new Array<CacheEntry<V> | undefined>(keys.length);
+    let pending: number[] = keys.map((_, i) => i);
+    const now = this.#clock.now();
+    for (let t = 0; t < this.slots.length && pending.length > 0; t++) {
+      const slot = this.slots[t]!;
+      const batchKeys = pending.map((i) => keys[i]!);
+      const tickets = t > 0 ? batchKeys.map((key) => this.#fences.acquire(key)) : undefined;
+      let found: (CacheEntry<V> | undefined)[];
+      try {
+        const readL1 = this.#readL1;
+        found =
+          t === 0 && readL1 !== undefined
+            ? batchKeys.map((key) => readL1(key, "getMany"))
+            : await this.#guard.getMany(slot, t, batchKeys, "getMany");
+      } finally {
+        if (tickets) for (const ticket of tickets) this.#fences.release(ticket);
+      }
+      const still: number[] = [];
+      const at = this.#clock.now();
+      for (let j = 0; j < pending.length; j++) {
+        const index = pending[j]!;
+        const entry = found[j];
+        if (entry !== undefined && !entry.isExpiredAt(Math.max(now, at))) {
+          if (emitter.observed()) emitter.emit("hit", "getMany", keys[index], slot.name);
+          this.#counters.tiers[t]!.hits++;
+          this.#counters.hits++;
+          if (t > 0 && tickets)
+            this.promote(keys[index]!, entry, {
+              index: t,
+              ticket: tickets[j]!,
+              now: at,
+              operation: "getMany",
+            });
+          results[index] = outEntry(entry, this.#valueMode);
+        } else {
+          if (emitter.observed())
+            emitter.emit(entry === undefined ? "miss" : "expired", "getMany", keys[index], slot.name);
+          this.#counters.tiers[t]!.misses++;
+          still.push(index);
+        }
+      }
+      pending = still;
+    }
+    this.#counters.misses += pending.length;
+    return results.map((entry) => (entry !== undefined && isNegative(entry) ? undefined : entry));
+  }
+
+  /** Copies `entry`, found in tier `at.index`, into the tiers above it that accept it. */
+  promote(
+    key: K,
+    entry: CacheEntry<V>,
+    at: { index: number; ticket: FenceTicket<K>; now: number; operation: CacheOperationName },
+  ): void {
+    if (!this.#fences.isCurrent(at.ticket)) return;
+    const { operation } = at;
+    const emitter = this.#emitter;
+    for (let j = at.index - 1; j >= 0; j--) {
+      const slot = this.slots[j]!;
+      if (!slot.promotion.shouldPromote(entry)) continue;
+      const copy = capTtl(entry, slot.ttl, at.now);
+      if (slot.direct) {
+        // An in-process tier without breaker or timeout: its insert is done when called.
+        slot.tier
+          .insert(key, copy)
+          .catch((error: unknown) => this.#guard.failed(error, slot, j, { operation, key }));
+        if (emitter.observed()) emitter.emit("promotion", operation, key, slot.name);
+      } else {
+        this.#background.track(
+          this.#guard
+            .call(slot, j, () => slot.tier.insert(key, copy), { operation, key })
+            .then((error) => {
+              if (error === undefined && emitter.observed())
+                emitter.emit("promotion", operation, key, slot.name);
+            }),
+        );
+      }
+    }
+  }
+
+  /**
+   * Replaces what tiers `0..index` hold for `key` with `entry` (a refresh found it below them),
+   * ignoring promotion policies: the upper tiers held an older copy.
+   */
+  replaceAbove(key: K, entry: CacheEntry<V>, index: number): void {
+    const now = this.#clock.now();
+    for (let j = index; j >= 0; j--) {
+      const slot = this.slots[j]!;
+      const copy = capTtl(entry, slot.ttl, now);
+      this.#background.track(
+        this.#guard.call(slot, j, () => slot.tier.insert(key, copy), { operation: "refresh", key }),
+      );
+    }
+  }
+
+  /**
+   * Writes `entry` to every tier (or tiers `0..upTo`) at once. All tier calls are issued
+   * synchronously, so a later write to the same key is issued after this one on every tier.
+   * `explicit`: the caller asked for this write (insert), so failures follow `.tierErrors()`;
+   * otherwise (a load's write-back) they are only reported.
+   */
+  async writeAll(
+    key: K,
+    entry: CacheEntry<V>,
+    write: { operation: CacheOperationName; explicit: boolean; upTo?: number },
+  ): Promise<void> {
+    const jitter = this.#jitter > 0 ? Math.floor(this.#random() * this.#jitter) : 0;
+    const last = write.upTo ?? this.slots.length - 1;
+    const calls: Promise<CacheError | undefined>[] = [];
+    let previousTtl: number | undefined = -1;
+    let previous: CacheEntry<V> = entry;
+    for (let i = 0; i <= last; i++) {
+      const slot = this.slots[i]!;
+      // Jitter spreads default ttls; an entry's own ttl is kept exactly.
+      let ttl = entry.ttl ?? slot.ttl;
+      if (entry.ttl === undefined && ttl !== undefined) ttl += jitter;
+      const forTier = ttl === entry.ttl ? entry : ttl === previousTtl ? previous : entry.with({ ttl });
+      previousTtl = ttl;
+      previous = forTier;
+      calls.push(
+        this.#guard.call(slot, i, () => slot.tier.insert(key, forTier), { operation: write.operation, key }),
+      );
+    }
+    await this.#guard.settle(calls, { explicit: write.explicit });
+  }
+
+  /** Writes a batch load's entries whose tickets are still current, one batch call per tier. */
+  async writeMany(writes: readonly FencedWrite<K, V>[]): Promise<void> {
+    const current = writes.filter(([, , ticket]) => this.#fences.isCurrent(ticket));
+    if (current.length === 0) return;
+    const calls = this.slots.map((slot, i) => {
+      const entries = current.map(([key, entry]) => {
+        const ttl = entry.ttl ?? slot.ttl;
+        return [key, ttl === entry.ttl ? entry : entry.with({ ttl })] as const;
+      });
+      return this.#guard.call(
+        slot,
+        i,
+        () =>
+          slot.tier.insertMany
+            ? slot.tier.insertMany(entries)
+            : Promise.all(entries.map(([key, entry]) => slot.tier.insert(key, entry))).then(noop),
+        { operation: "getOrInsertMany" },
+      );
+    });
+    await this.#guard.settle(calls, { explicit: false });
+  }
+
+  /** Removes `key` from every tier, concurrently. */
+  async invalidateAll(key: K): Promise<void> {
+    await this.#guard.settle(
+      this.slots.map((slot, i) =>
+        this.#guard.call(slot, i, () => slot.tier.invalidate(key), { operation: "invalidate", key }),
+      ),
+      { explicit: true },
+    );
+  }
+
+  /** Removes every entry from every tier, concurrently. */
+  async clearAll(): Promise<void> {
+    await this.#guard.settle(
+      this.slots.map((slot, i) => this.#guard.call(slot, i, () => slot.tier.clear(), { operation: "clear" })),
+      { explicit: true },
+    );
+  }
+}
