@@ -1,7 +1,8 @@
 // The handlers against Next's contracts, in one process on a memory-only NextCache (no Redis):
 // stream storage and replay, pending sets, tags, soft tags, options and fail-safe.
 import { afterEach, describe, expect, it } from "@jest/globals";
-import { Cache, ManualClock, MockCache, isCacheError } from "@cachet/core";
+import { Cache, ManualClock, isCacheError } from "@cachet/core";
+import { MockCache } from "@cachet/core/testing";
 import { NextCache, createNextCache } from "../src/index.js";
 import type { IncrementalValue, StoredEntry, UseCacheEntry } from "../src/index.js";
 
