@@ -380,6 +380,19 @@ export class Cache<K, V> {
       } finally {
         if (tickets) for (const ticket of tickets) this.#release(ticket);
       }
+      // Lower tiers' entries go through the tag times as in `get` (L1 reads are vetted already).
+      if (t > 0) {
+        const tags = new Set<string>();
+        for (const entry of found) if (entry !== undefined) for (const tag of entry.tags) tags.add(tag);
+        if (tags.size > 0) {
+          await this.#loadTagStates([...tags], this.#clock.now());
+          found = found.map((entry) =>
+            entry === undefined || entry.tags.length === 0 || (entry.cachedAt ?? 0) > this.#latestTagAt
+              ? entry
+              : this.#vet(entry),
+          );
+        }
+      }
       const still: number[] = [];
       const at = this.#clock.now();
       for (let j = 0; j < pending.length; j++) {
@@ -1405,7 +1418,11 @@ export class Cache<K, V> {
       throw new CacheError("INVALID_OPTION", `\`${operation}\` needs an array of non-empty tag strings`);
     }
     if (tags.length === 0) return;
-    const at = this.#clock.now();
+    // Never earlier than a `cachedAt` this instance already stamped: after a first invalidation
+    // in this millisecond, writes were stamped `at + 1` (the floor), and a second invalidation in
+    // the same millisecond (or after the wall clock stepped back) must still cover them.
+    const now = this.#clock.now();
+    const at = now < this.#stampFloor ? this.#stampFloor : now;
     this.#applyTags(type, tags, at);
     // Shared tiers remember the times, for instances that start later or missed the bus.
     if (this.#slots.length > 1) {

@@ -81,7 +81,9 @@ export class CachetKeyvStore<V = unknown> extends EventEmitter implements KeyvSt
 
   async getMany<Value>(keys: string[]): Promise<StoredData<Value | undefined>[]> {
     const entries = await this.#cache.getMany(keys.map((k) => this.#cacheKey(k)));
-    return entries.map((e: CacheEntry<V> | undefined) => live(e)) as StoredData<Value | undefined>[];
+    // Dense on purpose: Keyv walks the result with `for...in`, which skips the holes of a sparse
+    // array (the cache's getMany may leave misses as holes) and would shift every later value.
+    return Array.from(keys, (_, i) => live(entries[i])) as StoredData<Value | undefined>[];
   }
 
   async has(key: string): Promise<boolean> {
@@ -90,7 +92,7 @@ export class CachetKeyvStore<V = unknown> extends EventEmitter implements KeyvSt
 
   async hasMany(keys: string[]): Promise<boolean[]> {
     const entries = await this.#cache.getMany(keys.map((k) => this.#cacheKey(k)));
-    return entries.map((e: CacheEntry<V> | undefined) => live(e) !== undefined);
+    return Array.from(keys, (_, i) => live(entries[i]) !== undefined);
   }
 
   /** Stores `value` (already serialized by Keyv) with a relative `ttl` in milliseconds. */
