@@ -12,9 +12,22 @@ export interface CachetKeyvStoreOptions {
    * @default false
    */
   closeOnDisconnect?: boolean;
+  /**
+   * Which Keyv storage contract to speak. `5` (Keyv 5, which cache-manager 7, `@nestjs/cache-manager`
+   * and every `@keyv/*` adapter use): `set` and `setMany` take a relative ttl, `deleteMany`
+   * resolves to one boolean. Keyv 6 also accepts such a store, through its `KeyvBridgeAdapter`,
+   * except that `keyv.delete([keys])` then reports one "any deleted" boolean for every key. `6`:
+   * a native Keyv 6 adapter (`capabilities.expires`), where `set` and `setMany` take an absolute
+   * expiry in epoch ms and `deleteMany` resolves to one boolean per key; for Keyv 6 only.
+   * @default 5
+   */
+  keyv?: 5 | 6;
 }
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["closeOnDisconnect"]);
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["closeOnDisconnect", "keyv"]);
+
+/** What a Keyv 6 store declares so that Keyv 6 uses it directly, without its bridge. */
+const V6_CAPABILITIES = Object.freeze({ compatible: true, store: "keyvStorage", expires: true });
 
 /**
  * A cachet `Cache` as a Keyv (v5) storage adapter, so `new Keyv({ store })`, cache-manager 7,
@@ -35,8 +48,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["closeOnDisconnect"]);
  *   without a scan. Without a namespace, `clear()` clears the whole cache.
  * - **Stale entries** (stale-while-revalidate, fail-safe) are misses here: Keyv has no notion of
  *   a stale value, and would delete it on seeing its own `expires` in the past.
- * - No `iterator`: cachet tiers do not enumerate keys, so `keyv.iterator` is undefined. No
- *   `setMany` either: Keyv then calls `set` per entry, which gives it the per-entry results.
+ * - No `iterator`: cachet tiers do not enumerate keys, so `keyv.iterator` is undefined.
  */
 export class CachetKeyvStore<V = unknown> extends EventEmitter implements KeyvStoreAdapter {
   /** Adapter options, as Keyv adapters expose them (Keyv and its test suite read `opts`). */
@@ -46,6 +58,7 @@ export class CachetKeyvStore<V = unknown> extends EventEmitter implements KeyvSt
   readonly #cache: Cache<string, V>;
   readonly #closeOnDisconnect: boolean;
   readonly #views = new Map<string, CacheNamespace<V>>();
+  readonly #v6: boolean;
 
   /** @throws CacheError `INVALID_OPTION` for a missing cache or an unknown option. */
   constructor(cache: Cache<string, V>, options: CachetKeyvStoreOptions = {}) {
@@ -69,9 +82,18 @@ export class CachetKeyvStore<V = unknown> extends EventEmitter implements KeyvSt
     if (options.closeOnDisconnect !== undefined && typeof options.closeOnDisconnect !== "boolean") {
       throw new CacheError("INVALID_OPTION", "`closeOnDisconnect` must be a boolean");
     }
+    if (options.keyv !== undefined && options.keyv !== 5 && options.keyv !== 6) {
+      throw new CacheError("INVALID_OPTION", `\`keyv\` must be 5 or 6, got ${String(options.keyv)}`);
+    }
     this.#cache = cache;
     this.#closeOnDisconnect = options.closeOnDisconnect ?? false;
+    this.#v6 = options.keyv === 6;
     this.opts = { dialect: "cachet", cache: cache.tiers.join(",") };
+  }
+
+  /** Declared only with `keyv: 6`: tells Keyv 6 that `set` takes an absolute `expires`. */
+  get capabilities(): { readonly expires: true } | undefined {
+    return this.#v6 ? V6_CAPABILITIES : undefined;
   }
 
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
@@ -95,8 +117,21 @@ export class CachetKeyvStore<V = unknown> extends EventEmitter implements KeyvSt
     return Array.from(keys, (_, i) => live(entries[i]) !== undefined);
   }
 
-  /** Stores `value` (already serialized by Keyv) with a relative `ttl` in milliseconds. */
-  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+  /**
+   * Stores `value` (already serialized by Keyv). The third argument is a relative ttl in
+   * milliseconds (Keyv 5), or with `keyv: 6` an absolute expiry in epoch ms; `undefined` (and a
+   * ttl of `0`) means none. With `keyv: 6`, an expiry already past removes the key.
+   */
+  async set(key: string, value: unknown, ttlOrExpires?: number): Promise<boolean> {
+    let ttl = ttlOrExpires;
+    if (this.#v6 && ttlOrExpires !== undefined) {
+      // Keyv 6 computed the instant from Date.now(); turn it back into the time left.
+      ttl = ttlOrExpires - Date.now();
+      if (!(ttl > 0)) {
+        await this.#cache.invalidate(this.#cacheKey(key));
+        return true;
+      }
+    }
     const entry =
       ttl === undefined || ttl === 0
         ? new CacheEntry(value as V)
@@ -104,6 +139,20 @@ export class CachetKeyvStore<V = unknown> extends EventEmitter implements KeyvSt
     const [view, local] = this.#target(key);
     await (view === undefined ? this.#cache.insert(local, entry) : view.insert(local, entry));
     return true;
+  }
+
+  /**
+   * Stores several entries (Keyv 5 hands back these results from `keyv.setMany`). Having it also
+   * makes Keyv 6 treat this store as a full adapter that scopes `clear()` by its own `namespace`.
+   */
+  // Typed as Keyv 5 declares it (`Promise<void>`), so the store fits `KeyvStoreAdapter`
+  // everywhere (CacheModule's `stores`); it resolves to the per-entry results, which Keyv 5 hands
+  // back from `keyv.setMany` and Keyv 6 expects.
+  async setMany(entries: { key: string; value: unknown; ttl?: number; expires?: number }[]): Promise<void> {
+    const results = await Promise.all(
+      entries.map(({ key, value, ttl, expires }) => this.set(key, value, this.#v6 ? expires : ttl)),
+    );
+    return results as unknown as void;
   }
 
   /** Resolves to whether a live entry was there. */
@@ -114,12 +163,16 @@ export class CachetKeyvStore<V = unknown> extends EventEmitter implements KeyvSt
     return existed;
   }
 
-  /** Resolves to whether any of the keys had a live entry (Keyv 5 returns one boolean here). */
+  /**
+   * Resolves to whether any of the keys had a live entry (Keyv 5), or with `keyv: 6` to whether
+   * each one had (a `boolean[]`, as Keyv 6 expects; the declared type is Keyv 5's).
+   */
   async deleteMany(keys: string[]): Promise<boolean> {
     const cacheKeys = keys.map((k) => this.#cacheKey(k));
     const entries = await this.#cache.getMany(cacheKeys);
     await Promise.all(cacheKeys.map((k) => this.#cache.invalidate(k)));
-    return entries.some((e: CacheEntry<V> | undefined) => live(e) !== undefined);
+    const existed = Array.from(keys, (_, i) => live(entries[i]) !== undefined);
+    return this.#v6 ? (existed as unknown as boolean) : existed.includes(true);
   }
 
   /** Clears this store's namespace (every tier, every instance on the bus), or the whole cache. */

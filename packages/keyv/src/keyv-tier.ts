@@ -1,5 +1,5 @@
-import { CacheEntry, CacheError, isCacheError, jsonCodec, systemClock, toMilliseconds } from "@cachet/tier";
-import type { CacheTier, Clock, Codec, Duration, Milliseconds } from "@cachet/tier";
+import { CacheError, isCacheError, jsonCodec, systemClock, toMilliseconds } from "@cachet/tier";
+import type { CacheTier, Clock, Codec, Duration, Milliseconds, CacheEntry } from "@cachet/tier";
 import { decodeEnvelope, encodeEnvelope } from "./entry-envelope.js";
 import type { KeyvStorageAdapterLike } from "./keyv-storage.js";
 
@@ -115,7 +115,7 @@ export class KeyvTier<V> implements CacheTier<string, V> {
           "(adapters match clear() with SQL LIKE or a Redis glob, where other characters are wildcards)",
       );
     }
-    const codec = options.codec ?? (jsonCodec as Codec<V>);
+    const codec = options.codec ?? jsonCodec;
     if (typeof codec?.encode !== "function" || typeof codec.decode !== "function") {
       throw invalid("`codec` must have `encode` and `decode` functions");
     }

@@ -6,6 +6,7 @@ import { Cache, CacheEntry, ManualClock, MemoryBus, MemoryBusHub, isCacheError }
 import KeyvSqlite from "@keyv/sqlite";
 import { createCache } from "cache-manager";
 import Keyv from "keyv";
+import { Keyv as Keyv6 } from "keyv6";
 import { CachetKeyvStore, KeyvTier, keyvStore } from "../src/index.js";
 
 function memoryCache(clock = new ManualClock()) {
@@ -101,7 +102,11 @@ describe("keyvStore: Keyv's contract on a cachet Cache", () => {
 
   it("values Keyv passes without serialization (serialize: undefined) are stored and returned as objects", async () => {
     const cache = memoryCache();
-    const keyv = new Keyv({ store: keyvStore(cache), serialize: undefined, deserialize: undefined });
+    const keyv = new Keyv({
+      store: keyvStore(cache),
+      serialize: undefined as never,
+      deserialize: undefined as never,
+    });
     await keyv.set("k", { deep: { n: 1 } });
     expect(await keyv.get("k")).toEqual({ deep: { n: 1 } });
     await cache.close();
@@ -150,6 +155,45 @@ describe("keyvStore: Keyv's contract on a cachet Cache", () => {
   });
 });
 
+describe("keyvStore for Keyv 6", () => {
+  it("keyv: 6 is used by Keyv 6 as a native adapter: absolute expiry in, the time left as the entry's ttl", async () => {
+    const clock = new ManualClock();
+    const cache = memoryCache(clock);
+    const store = keyvStore(cache, { keyv: 6 });
+    const keyv = new Keyv6({ store, namespace: "v6" });
+    expect(keyv.store).toBe(store); // no KeyvBridgeAdapter in between
+    await keyv.set("k", "v", 60_000);
+    const ttl = (await cache.get("v6:k"))?.ttl ?? 0;
+    expect(ttl).toBeGreaterThan(59_000); // Keyv 6 passed Date.now() + 60 s; a few ms went by
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    expect(await keyv.get("k")).toBe("v");
+    clock.advance(60_000);
+    expect(await keyv.get("k")).toBeUndefined();
+    // An expiry already past removes the key, as the Keyv 6 contract allows.
+    await keyv.set("gone", "v");
+    expect(await store.set("v6:gone", "x", Date.now() - 1)).toBe(true);
+    expect(await cache.get("v6:gone")).toBeUndefined();
+    await cache.close();
+  });
+
+  it("the default (Keyv 5) store also works under Keyv 6, through its bridge, relative ttl and all", async () => {
+    const cache = memoryCache();
+    const keyv = new Keyv6({ store: keyvStore(cache), namespace: "bridged" });
+    expect((keyv.store as object).constructor.name).toBe("KeyvBridgeAdapter");
+    await keyv.set("k", "v", 60_000);
+    const ttl = (await cache.get("bridged:k"))?.ttl ?? 0;
+    expect(ttl).toBeGreaterThan(59_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    await keyv.clear();
+    expect(await cache.get("bridged:k")).toBeUndefined();
+    await cache.close();
+  });
+
+  it("rejects a `keyv` major other than 5 or 6", () => {
+    expect(() => keyvStore(memoryCache(), { keyv: 7 as never })).toThrow(/`keyv` must be 5 or 6/);
+  });
+});
+
 describe("keyvStore with cachet's tiers behind it", () => {
   const dir = mkdtempSync(join(tmpdir(), "cachet-keyv-store-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -159,10 +203,10 @@ describe("keyvStore with cachet's tiers behind it", () => {
     const sqlite = new KeyvSqlite({ uri: `sqlite://${join(dir, file)}` });
     const reads = { count: 0 };
     const get = sqlite.get.bind(sqlite);
-    sqlite.get = ((key: string) => {
+    sqlite.get = (key: string) => {
       reads.count++;
       return get(key);
-    }) as typeof sqlite.get;
+    };
     const tier = new KeyvTier<unknown>({ store: sqlite, clock, namespace: "l2", closeStore: true });
     return { tier, reads };
   }

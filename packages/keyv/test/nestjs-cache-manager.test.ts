@@ -1,6 +1,7 @@
 // The @nestjs/cache-manager route: a cachet Cache behind Nest's CacheModule, through keyvStore().
 // A real Nest application on Express, real HTTP requests, and cache-manager 7 underneath.
 import "reflect-metadata";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { Cache, MemoryBus, MemoryBusHub, MemoryTier } from "@cachet/core";
@@ -62,7 +63,9 @@ class ProfilesController {
   }
 }
 
-async function start(cache: Cache<string, unknown>): Promise<{ app: INestApplication; url: string; origin: Origin }> {
+async function start(
+  cache: Cache<string, unknown>,
+): Promise<{ app: INestApplication; url: string; origin: Origin }> {
   const moduleRef = await Test.createTestingModule({
     imports: [CacheModule.register({ stores: [keyvStore(cache)], ttl: 60_000 })],
     controllers: [ProfilesController],
@@ -70,7 +73,8 @@ async function start(cache: Cache<string, unknown>): Promise<{ app: INestApplica
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.listen(0, "127.0.0.1");
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  const server = app.getHttpServer() as Server;
+  const { port } = server.address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, origin: app.get(Origin) };
 }
 
