@@ -29,6 +29,13 @@ export interface KeyvTierOptions<V> {
   /** Turns values into bytes. @default jsonCodec (stored as readable UTF-8 text) */
   codec?: Codec<V>;
   /**
+   * Maps a cache key to the key stored in the adapter, for backends that cannot store some
+   * strings: PostgreSQL text rejects NUL, and `@keyv/postgres` and `@keyv/mysql` cap keys at
+   * `keySize` characters (255 by default). It must be injective (distinct keys, distinct results).
+   * @default the key as is
+   */
+  encodeKey?: (key: string) => string;
+  /**
    * Whether `close()` also calls the adapter's `disconnect()`. Off by default because the adapter
    * was made by you and may be shared; turn it on when the tier owns it.
    * @default false
@@ -50,6 +57,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "codec",
   "closeStore",
   "onError",
+  "encodeKey",
 ]);
 
 const NAMESPACE = /^[A-Za-z0-9:-]+$/;
@@ -80,6 +88,7 @@ export class KeyvTier<V> implements CacheTier<string, V> {
   readonly #closeStore: boolean;
   readonly #absoluteExpiry: boolean;
   readonly #onError: (error: unknown) => void;
+  readonly #encodeKey: ((key: string) => string) | undefined;
   #closed = false;
 
   /** @throws CacheError `INVALID_OPTION` naming the first unknown or invalid option. */
@@ -128,6 +137,9 @@ export class KeyvTier<V> implements CacheTier<string, V> {
     if (options.onError !== undefined && typeof options.onError !== "function") {
       throw invalid("`onError` must be a function");
     }
+    if (options.encodeKey !== undefined && typeof options.encodeKey !== "function") {
+      throw invalid("`encodeKey` must be a function");
+    }
 
     this.name = name;
     this.#store = store;
@@ -138,6 +150,7 @@ export class KeyvTier<V> implements CacheTier<string, V> {
     this.#codec = codec;
     this.#closeStore = options.closeStore ?? false;
     this.#absoluteExpiry = store.capabilities?.expires === true;
+    this.#encodeKey = options.encodeKey;
     const onError = options.onError;
     this.#onError = (error) => onError?.(error);
     store.namespace = this.#namespace;
@@ -260,7 +273,7 @@ export class KeyvTier<V> implements CacheTier<string, V> {
   }
 
   #key(key: string): string {
-    return this.#prefix + key;
+    return this.#prefix + (this.#encodeKey === undefined ? key : this.#encodeKey(key));
   }
 
   async #call<T>(operation: string, run: () => T | Promise<T>): Promise<T> {

@@ -6,21 +6,34 @@ import { describeRedis, startRedis } from "@cachet/test-utils";
 import type { RedisHandle } from "@cachet/test-utils";
 import { structuredCodec } from "@cachet/tier";
 import { tierConformanceCases } from "@cachet/tier/testing";
+import KeyvPostgres from "@keyv/postgres";
 import KeyvRedis from "@keyv/redis";
 import KeyvSqlite from "@keyv/sqlite";
 import { KeyvTier } from "../src/index.js";
 import type { KeyvStorageAdapterLike } from "../src/index.js";
+import { describePostgres, startPostgres } from "./fixtures/postgres.js";
+import type { PostgresHandle } from "./fixtures/postgres.js";
 
 // Longer than the minutes the kit's cases advance the clock by, so entries without a ttl outlive them.
 const DEFAULT_TTL = 30 * 60_000;
 
 /** Registers every case of the kit for tiers over adapters made by `adapter()`, one per tier. */
-function registerKit(adapter: () => KeyvStorageAdapterLike & { disconnect(): Promise<unknown> }): void {
+function registerKit(
+  adapter: () => KeyvStorageAdapterLike & { disconnect(): Promise<unknown> },
+  { encodeKey, closeStore = true }: { encodeKey?: (key: string) => string; closeStore?: boolean } = {},
+): void {
   const cases = tierConformanceCases<string, string>({
     create: ({ clock, namespace }) => {
-      return new KeyvTier<string>({ store: adapter(), clock, namespace, ttl: DEFAULT_TTL, closeStore: true });
+      return new KeyvTier<string>({
+        store: adapter(),
+        clock,
+        namespace,
+        ttl: DEFAULT_TTL,
+        closeStore,
+        ...(encodeKey === undefined ? {} : { encodeKey }),
+      });
     },
-    // close() disconnects the adapter (closeStore); a case that closed the tier already did it.
+    // close() disconnects the adapter (with closeStore); a case that closed the tier already did.
     destroy: (tier) => tier.close?.(),
     defaultTtl: DEFAULT_TTL,
   });
@@ -66,4 +79,26 @@ describeRedis("KeyvTier conformance on @keyv/redis (a real redis-server)", () =>
   });
 
   registerKit(() => new KeyvRedis(redis.url, { throwOnErrors: true }));
+});
+
+// PostgreSQL text cannot hold NUL, so keys go through an injective escape (`\` doubled, NUL as
+// `\0`); keySize leaves room for the kit's 1 KiB keys.
+const escapeNul = (key: string) => key.replaceAll("\\", "\\\\").replaceAll("\u0000", "\\0");
+
+describePostgres("KeyvTier conformance on @keyv/postgres (a throwaway PostgreSQL cluster)", () => {
+  let postgres: PostgresHandle;
+  let last: KeyvPostgres | undefined;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    // @keyv/postgres keeps one pool per URI for all its adapters: end it once, not per tier.
+    await last?.disconnect();
+    await postgres?.stop();
+  });
+
+  registerKit(() => (last = new KeyvPostgres({ uri: postgres.url, keySize: 4096 })), {
+    encodeKey: escapeNul,
+    closeStore: false,
+  });
 });
