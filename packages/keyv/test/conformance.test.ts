@@ -9,6 +9,7 @@ import { tierConformanceCases } from "@cachet/tier/testing";
 import KeyvPostgres from "@keyv/postgres";
 import KeyvRedis from "@keyv/redis";
 import KeyvSqlite from "@keyv/sqlite";
+import { KeyvMemoryAdapter } from "keyv6";
 import { KeyvTier } from "../src/index.js";
 import type { KeyvStorageAdapterLike } from "../src/index.js";
 import { describePostgres, startPostgres } from "./fixtures/postgres.js";
@@ -101,4 +102,11 @@ describePostgres("KeyvTier conformance on @keyv/postgres (a throwaway PostgreSQL
     encodeKey: escapeNul,
     closeStore: false,
   });
+});
+
+// A native Keyv 6 adapter (it declares `capabilities.expires`): the tier hands it an absolute
+// expiry instead of a relative ttl. One Map for all the tiers of the run, like one shared backend.
+describe("KeyvTier conformance on Keyv 6's KeyvMemoryAdapter (absolute expiry)", () => {
+  const shared = new Map<unknown, unknown>();
+  registerKit(() => Object.assign(new KeyvMemoryAdapter(shared), { disconnect: () => Promise.resolve() }));
 });

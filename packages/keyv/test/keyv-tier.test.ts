@@ -7,6 +7,7 @@ import { describeRedis, startRedis } from "@cachet/test-utils";
 import type { RedisHandle } from "@cachet/test-utils";
 import KeyvRedis from "@keyv/redis";
 import KeyvSqlite from "@keyv/sqlite";
+import { KeyvMemoryAdapter } from "keyv6";
 import { KeyvTier } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cachet-keyv-tier-"));
@@ -142,6 +143,29 @@ describe("KeyvTier on @keyv/sqlite", () => {
     expect(await second.getOrInsert("k", load)).toBe("value-1");
     expect(loads).toBe(1);
     await second.close();
+  });
+});
+
+describe("KeyvTier on a Keyv 6 adapter", () => {
+  it("hands an adapter that declares capabilities.expires an absolute wall-clock expiry", async () => {
+    const clock = new ManualClock(); // far from the wall clock: the tier converts, it does not mix
+    const v6 = new KeyvMemoryAdapter(new Map());
+    const seen: (number | undefined)[] = [];
+    const set = v6.set.bind(v6);
+    v6.set = (key: string, value: unknown, expires?: number) => {
+      seen.push(expires);
+      return set(key, value, expires);
+    };
+    const tier = new KeyvTier<string>({ store: v6, clock });
+    const before = Date.now();
+    await tier.insert("k", new CacheEntry("v", { ttl: 60_000, staleFor: 1_000 }));
+    const after = Date.now();
+    expect(seen[0]).toBeGreaterThanOrEqual(before + 61_000);
+    expect(seen[0]).toBeLessThanOrEqual(after + 61_000);
+    expect((await tier.get("k"))?.value).toBe("v");
+    clock.advance(61_000);
+    expect(await tier.get("k")).toBeUndefined();
+    await tier.close();
   });
 });
 
