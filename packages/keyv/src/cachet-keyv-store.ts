@@ -30,8 +30,8 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["closeOnDisconnect", "keyv"]
 const V6_CAPABILITIES = Object.freeze({ compatible: true, store: "keyvStorage", expires: true });
 
 /**
- * A cachet `Cache` as a Keyv (v5) storage adapter, so `new Keyv({ store })`, cache-manager 7,
- * `@nestjs/cache-manager` and cacheable-request read and write through cachet's tiers, with its
+ * A cachet `Cache` as a Keyv storage adapter, so `new Keyv({ store })`, cache-manager 7,
+ * `@nestjs/cache-manager` and other Keyv users read and write through cachet's tiers, with its
  * stampede protection on reads (concurrent reads of one key share one read of the lower tiers),
  * its circuit breakers, and its bus (a write or delete here invalidates other instances' L1).
  *
