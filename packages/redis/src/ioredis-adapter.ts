@@ -253,6 +253,11 @@ class IORedisAdapter implements RedisAdapter {
     await this.#client.ping();
   }
 
+  onReady(listener: () => void): () => void {
+    this.#client.on("ready", listener);
+    return () => void this.#client.off("ready", listener);
+  }
+
   runScript(script: RedisScript, key: string | Buffer, args: readonly (string | Buffer)[]): Promise<unknown> {
     // The `*Buffer` variants exist on every ioredis command but are untyped for these two; not
     // `callBuffer`, which ioredis's auto-pipelining sends without its command name.

@@ -155,6 +155,14 @@ class NodeRedisAdapter implements RedisAdapter {
     await this.#send(undefined, true, ["PING"]);
   }
 
+  /** A single client's `ready` event; a node-redis cluster has no such event, so never fires. */
+  onReady(listener: () => void): () => void {
+    const client = this.#client;
+    if (client === undefined) return () => undefined;
+    client.on("ready", listener);
+    return () => void client.off("ready", listener);
+  }
+
   async runScript(
     script: RedisScript,
     key: string | Buffer,

@@ -53,6 +53,11 @@ export interface RedisAdapter {
   /** `PING`. */
   ping(): Promise<void>;
   /**
+   * Calls `listener` whenever the connection becomes ready (again); returns an unsubscribe
+   * function. Optional: without it, `RedisTier.onReady` never fires.
+   */
+  onReady?(listener: () => void): () => void;
+  /**
    * Runs `script` on the one key `key` with `args`: `EVALSHA sha 1 key …args`, and `EVAL` when
    * the server answers `NOSCRIPT`. Bulk replies come back as Buffers, integers as numbers. On a
    * Cluster it goes to the key's node. Optional: a tier whose adapter lacks it cannot offer

@@ -361,6 +361,33 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     await this.#run("ping", (redis) => redis.ping());
   }
 
+  /**
+   * Calls `listener` each time the Redis connection becomes ready again (the client's `ready`
+   * event; a node-redis cluster has none), so a circuit breaker can probe at once instead of
+   * waiting out its cool-down: `tier.onReady(() => breaker.recovered())`. Errors the listener
+   * throws are ignored. Returns a function that unsubscribes.
+   */
+  onReady(listener: () => void): () => void {
+    const safe = (): void => {
+      try {
+        listener();
+      } catch {
+        // A listener's bug must not reach the client's event emitter.
+      }
+    };
+    let off: (() => void) | undefined;
+    let cancelled = false;
+    const attach = (adapter: RedisAdapter): void => {
+      if (!cancelled) off = adapter.onReady?.(safe);
+    };
+    if (this.#adapter !== undefined) attach(this.#adapter);
+    else this.#pendingAdapter?.then(attach, () => undefined);
+    return () => {
+      cancelled = true;
+      off?.();
+    };
+  }
+
   /** Closes the client if the tier created it (a URL or options). A client you passed stays open. */
   async close(): Promise<void> {
     if (this.#closed) return;

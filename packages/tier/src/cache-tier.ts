@@ -76,6 +76,14 @@ export interface CacheTier<K, V> {
   readonly conditionalWrites?: ConditionalWrites<K, V> | undefined;
 
   /**
+   * Subscribes to the backend's own "connection is ready again" signal (a Redis client's `ready`
+   * event), so that the cache's circuit breaker can probe at once instead of waiting out its
+   * cool-down (`CircuitBreaker.recovered()`). Returns a function that unsubscribes. The listener
+   * must not throw; a tier ignores what it throws.
+   */
+  onReady?(listener: () => void): () => void;
+
+  /**
    * Releases connections and timers this tier owns. Idempotent. Later calls reject with code
    * `CLOSED`. A tier never closes a client it was handed by the user.
    */

@@ -7,7 +7,9 @@ import type { Milliseconds } from "./duration.js";
  *
  * Every write of a key (insert, conditional insert, invalidate) gives it a new version, different
  * from every version the key had while its entry or tombstone existed. Two reads that return
- * equal tokens saw the same state of the key: nothing wrote or invalidated it in between.
+ * equal tokens saw the same state of the key: nothing wrote or invalidated it in between; and two
+ * reads of a key holding an entry or a tombstone, with no write in between, return equal tokens
+ * (a token of an absent key may also carry when it was read).
  */
 export interface EntryVersion {
   /** Opaque. Compare tokens only for equality, and pass them back unchanged. */

@@ -293,11 +293,11 @@ export class MockCache<K, V> implements CacheTier<K, V> {
     // The read time travels in the token: a version of an absent key is honoured for tombstoneTtl.
     return state === undefined
       ? { token: `0@${now}`, writtenAt: undefined }
-      : { token: `${state.n}@${now}`, writtenAt: state.writtenAt };
+      : { token: String(state.n), writtenAt: state.writtenAt };
   }
 
   #insertIfVersion(key: K, entry: CacheEntry<V>, expected: EntryVersion): ConditionalWriteResult {
-    const [n, readAt] = expected.token.split("@").map(Number) as [number, number];
+    const [n, readAt = 0] = expected.token.split("@").map(Number) as [number, number?];
     const current = Number(this.#versionOf(key).token.split("@")[0]);
     if (current !== n) return { written: false, reason: "conflict" };
     if (n === 0 && this.#clock.now() - readAt >= this.#tombstoneTtl!) {
