@@ -34,6 +34,8 @@ async function measure(scenario: string, lib: string, settings: RunSettings): Pr
       return (await import("./scenarios/l2.js")).runL2Hit(lib, settings);
     case "resilience":
       return (await import("./scenarios/resilience.js")).runResilience(lib, settings);
+    case "conditional-write":
+      return (await import("./scenarios/conditional.js")).runConditionalWrite(lib, settings);
     default:
       throw new Error(`unknown scenario ${scenario}`);
   }

@@ -189,6 +189,28 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     maxReps: 3,
   },
   {
+    id: "conditional-write",
+    title: "Conditional writes in Redis: versioned vs plain writes and reads, 256 in flight",
+    method:
+      "5,000 keys on one `RedisTier` (no L1) with or without `conditionalWrites`, uniformly random keys, 256 " +
+      "concurrent loops. `set`/`versioned`: `insert` (SET vs the one-key write script); `*-hit`: `get` (GET " +
+      "either way); `get-versioned`: the read script; `insert-if-version`: read script then conditional write " +
+      "(two round trips). Each on its own fresh `redis-server`. `server µs/op`: Redis's own CPU time per " +
+      "operation from `INFO commandstats`, which the machine's load does not swing like the client-side rate.",
+    target: "versioned ≥ 0.9x set (L2 writes at most 10% slower); versioned-hit ≈ set-hit",
+    libs: ["set", "versioned", "set-hit", "versioned-hit", "get-versioned", "insert-if-version"],
+    baseline: "set",
+    ratioMetric: "opsPerSec",
+    columns: [
+      OPS,
+      { metric: "p50", label: "p50 ms", format: "ms" },
+      { metric: "p99", label: "p99 ms", format: "ms" },
+      { metric: "serverUs", label: "server µs/op", format: "ms" },
+    ],
+    redis: true,
+    maxReps: 3,
+  },
+  {
     id: "resilience",
     title: "Resilience: loader failing 50%, Redis killed halfway",
     method:

@@ -17,13 +17,32 @@
  *
  * float64 keeps fractional instants from a `ManualClock` exact. The version byte lets a later
  * format be read side by side with this one; an unknown version is reported and treated as a miss.
+ *
+ * Format 2, written by a tier with conditional writes, inserts the entry's version after the flags
+ * byte, at a fixed offset so that a Lua script reads it with one `GETRANGE key 0 10`:
+ *
+ * ```
+ * 0       1     magic 0xCA
+ * 1       1     format (2)
+ * 2       1     flags: as format 1, plus 8 = tombstone
+ * 3       8     entry version, float64 BE (µs on the Redis master's clock; set by the write script)
+ * …             as format 1 from cachedAt on; a tombstone ends here (11 bytes)
+ * ```
+ *
+ * Readers accept both formats, so a tier without conditional writes reads a versioned tier's
+ * entries (and sees its tombstones as misses); a format-1 entry counts as version 1.
  */
 export const ENVELOPE_MAGIC = 0xca;
 export const ENVELOPE_VERSION = 1;
+/** The format with an entry version (and tombstones), written by tiers with conditional writes. */
+export const ENVELOPE_VERSIONED = 2;
+/** Byte offset of the entry version in a format-2 envelope. */
+export const VERSION_OFFSET = 3;
 
 const FLAG_TTL = 1;
 const FLAG_STALE = 2;
 const FLAG_TAGS = 4;
+const FLAG_TOMBSTONE = 8;
 
 /** Metadata carried in the envelope header. */
 export interface EnvelopeHeader {
@@ -37,6 +56,14 @@ export interface EnvelopeHeader {
 export interface DecodedEnvelope extends EnvelopeHeader {
   codecName: string;
   payload: Uint8Array;
+  /** The entry version of a format-2 envelope; 1 for format 1 (written without versions). */
+  entryVersion: number;
+}
+
+/** A format-2 tombstone: the key was invalidated, at `entryVersion`. */
+export interface DecodedTombstone {
+  tombstone: true;
+  entryVersion: number;
 }
 
 /** Why bytes under our prefix could not be read. */
@@ -62,10 +89,19 @@ function writeVarint(buf: Buffer, offset: number, n: number): number {
   return offset;
 }
 
-/** Builds the envelope bytes for one entry. */
-export function encodeEnvelope(header: EnvelopeHeader, codecName: string, payload: Uint8Array): Buffer {
+/**
+ * Builds the envelope bytes for one entry; `versioned` writes format 2 with a zero version, which
+ * the write script replaces.
+ */
+export function encodeEnvelope(
+  header: EnvelopeHeader,
+  codecName: string,
+  payload: Uint8Array,
+  versioned = false,
+): Buffer {
   let flags = 0;
-  let size = 3 + 8;
+  const head = versioned ? VERSION_OFFSET + 8 : 3;
+  let size = head + 8;
   if (header.ttl !== undefined) {
     flags |= FLAG_TTL;
     size += 8;
@@ -87,9 +123,10 @@ export function encodeEnvelope(header: EnvelopeHeader, codecName: string, payloa
 
   const buf = Buffer.allocUnsafe(size);
   buf[0] = ENVELOPE_MAGIC;
-  buf[1] = ENVELOPE_VERSION;
+  buf[1] = versioned ? ENVELOPE_VERSIONED : ENVELOPE_VERSION;
   buf[2] = flags;
-  let offset = buf.writeDoubleBE(header.cachedAt, 3);
+  if (versioned) buf.fill(0, VERSION_OFFSET, head);
+  let offset = buf.writeDoubleBE(header.cachedAt, head);
   if (header.ttl !== undefined) offset = buf.writeDoubleBE(header.ttl, offset);
   if (header.staleFor !== 0) offset = buf.writeDoubleBE(header.staleFor, offset);
   if (tagBytes) {
@@ -128,15 +165,26 @@ function sameLatin1(buf: Buffer, start: number, length: number, text: string): b
  * Written without helper objects: it runs on every cache read. When the stored codec name equals
  * `expectedCodec`, that string is returned as is instead of decoding a new one.
  */
-export function decodeEnvelope(buf: Buffer, expectedCodec?: string): DecodedEnvelope {
+export function decodeEnvelope(buf: Buffer, expectedCodec?: string): DecodedEnvelope | DecodedTombstone {
   const length = buf.length;
   if (length < 3) truncated();
   if (buf[0] !== ENVELOPE_MAGIC) throw new EnvelopeError("not a cachet envelope (bad magic byte)");
-  if (buf[1] !== ENVELOPE_VERSION) throw new EnvelopeError(`unsupported envelope version ${buf[1]}`);
+  const format = buf[1];
+  if (format !== ENVELOPE_VERSION && format !== ENVELOPE_VERSIONED)
+    throw new EnvelopeError(`unsupported envelope version ${format}`);
   const flags = buf[2]!;
-  if (flags & ~(FLAG_TTL | FLAG_STALE | FLAG_TAGS))
-    throw new EnvelopeError(`unknown envelope flags ${flags}`);
   let offset = 3;
+  let entryVersion = 1;
+  if (format === ENVELOPE_VERSIONED) {
+    if (flags & ~(FLAG_TTL | FLAG_STALE | FLAG_TAGS | FLAG_TOMBSTONE))
+      throw new EnvelopeError(`unknown envelope flags ${flags}`);
+    if (offset + 8 > length) truncated();
+    entryVersion = buf.readDoubleBE(offset);
+    offset += 8;
+    if (flags & FLAG_TOMBSTONE) return { tombstone: true, entryVersion };
+  } else if (flags & ~(FLAG_TTL | FLAG_STALE | FLAG_TAGS)) {
+    throw new EnvelopeError(`unknown envelope flags ${flags}`);
+  }
   if (offset + 8 > length) truncated();
   const cachedAt = buf.readDoubleBE(offset);
   offset += 8;
@@ -183,5 +231,5 @@ export function decodeEnvelope(buf: Buffer, expectedCodec?: string): DecodedEnve
       ? expectedCodec
       : buf.toString("latin1", offset, offset + nameLength);
   offset += nameLength;
-  return { cachedAt, ttl, staleFor, tags, codecName, payload: buf.subarray(offset) };
+  return { cachedAt, ttl, staleFor, tags, codecName, payload: buf.subarray(offset), entryVersion };
 }

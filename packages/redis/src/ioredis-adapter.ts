@@ -1,6 +1,6 @@
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { clusterSlot, groupBy } from "./cluster-slot.js";
-import type { RedisAdapter, RedisWrite } from "./redis-adapter.js";
+import type { RedisAdapter, RedisScript, RedisWrite } from "./redis-adapter.js";
 
 /**
  * The part of an ioredis `Redis` or `Cluster` used to recognise one. Declared structurally so that
@@ -251,6 +251,29 @@ class IORedisAdapter implements RedisAdapter {
 
   async ping(): Promise<void> {
     await this.#client.ping();
+  }
+
+  onReady(listener: () => void): () => void {
+    this.#client.on("ready", listener);
+    return () => void this.#client.off("ready", listener);
+  }
+
+  runScript(script: RedisScript, key: string | Buffer, args: readonly (string | Buffer)[]): Promise<unknown> {
+    // The `*Buffer` variants exist on every ioredis command but are untyped for these two; not
+    // `callBuffer`, which ioredis's auto-pipelining sends without its command name.
+    const client = this.#client as unknown as Record<
+      "evalshaBuffer" | "evalBuffer",
+      (...args: (string | number | Buffer)[]) => Promise<unknown>
+    >;
+    const send = async (): Promise<unknown> => {
+      try {
+        return await client.evalshaBuffer(script.sha, 1, key, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+        return client.evalBuffer(script.source, 1, key, ...args);
+      }
+    };
+    return this.isCluster ? send().catch((error: unknown) => this.#afterRedirect(error, send)) : send();
   }
 
   async close(): Promise<void> {

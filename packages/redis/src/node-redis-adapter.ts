@@ -1,5 +1,5 @@
 import { clusterSlot, groupBy } from "./cluster-slot.js";
-import type { RedisAdapter, RedisWrite } from "./redis-adapter.js";
+import type { RedisAdapter, RedisScript, RedisWrite } from "./redis-adapter.js";
 
 type Arg = string | Buffer;
 
@@ -153,6 +153,27 @@ class NodeRedisAdapter implements RedisAdapter {
 
   async ping(): Promise<void> {
     await this.#send(undefined, true, ["PING"]);
+  }
+
+  /** A single client's `ready` event; a node-redis cluster has no such event, so never fires. */
+  onReady(listener: () => void): () => void {
+    const client = this.#client;
+    if (client === undefined) return () => undefined;
+    client.on("ready", listener);
+    return () => void client.off("ready", listener);
+  }
+
+  async runScript(
+    script: RedisScript,
+    key: string | Buffer,
+    args: readonly (string | Buffer)[],
+  ): Promise<unknown> {
+    try {
+      return await this.#send(key, false, ["EVALSHA", script.sha, "1", key, ...args]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      return this.#send(key, false, ["EVAL", script.source, "1", key, ...args]);
+    }
   }
 
   async close(): Promise<void> {

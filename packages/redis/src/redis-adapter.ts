@@ -6,6 +6,13 @@ export interface RedisWrite {
   ttlMs: number | undefined;
 }
 
+/** A Lua script, sent by SHA1 (`EVALSHA`) and by source when the server does not have it yet. */
+export interface RedisScript {
+  readonly source: string;
+  /** SHA1 of `source`, hex. */
+  readonly sha: string;
+}
+
 /**
  * The few Redis operations {@link RedisTier} needs, as a structural interface, so that any client
  * fits behind the tier. cachet ships {@link ioredisAdapter} and {@link nodeRedisAdapter}; write
@@ -45,6 +52,18 @@ export interface RedisAdapter {
   scan(pattern: string, count: number, onKeys: (keys: Buffer[]) => Promise<void>): Promise<void>;
   /** `PING`. */
   ping(): Promise<void>;
+  /**
+   * Calls `listener` whenever the connection becomes ready (again); returns an unsubscribe
+   * function. Optional: without it, `RedisTier.onReady` never fires.
+   */
+  onReady?(listener: () => void): () => void;
+  /**
+   * Runs `script` on the one key `key` with `args`: `EVALSHA sha 1 key …args`, and `EVAL` when
+   * the server answers `NOSCRIPT`. Bulk replies come back as Buffers, integers as numbers. On a
+   * Cluster it goes to the key's node. Optional: a tier whose adapter lacks it cannot offer
+   * conditional writes.
+   */
+  runScript?(script: RedisScript, key: string | Buffer, args: readonly (string | Buffer)[]): Promise<unknown>;
   /** Closes the connection. The tier calls it only for a client it created. */
   close(): Promise<void>;
 }

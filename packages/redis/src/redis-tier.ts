@@ -6,7 +6,9 @@ import {
   systemClock,
   toMilliseconds,
 } from "@cachet/tier";
-import type { CacheTier, Clock, Codec, Duration, Milliseconds } from "@cachet/tier";
+import type { CacheTier, Clock, Codec, ConditionalWrites, Duration, Milliseconds } from "@cachet/tier";
+import type { DecodedVersioned } from "./conditional-write.js";
+import { countEntries, RedisConditionalWrites, tombstoneTtlOf, writeVersioned } from "./conditional-write.js";
 import type { RedisConnectOptions } from "./connect-options.js";
 import { isConnectOptions } from "./connect-options.js";
 import { createIORedisClient, resolveConnectOptions } from "./create-ioredis-client.js";
@@ -81,6 +83,17 @@ export interface RedisTierOptions<K = string, V = unknown> {
    * client the tier owns. Exceptions thrown by the callback are ignored.
    */
   onEvent?: (event: RedisTierEvent) => void;
+  /**
+   * Versioned, conditional writes (`tier.conditionalWrites`, see `ConditionalWrites` in
+   * `@cachet/tier`): every entry carries a version set by Redis, `invalidate` leaves a tombstone
+   * for `tombstoneTtl`, and `insertIfVersion` stores only if nobody wrote or invalidated the key
+   * since a read, all in one Lua script per key. Costs one `EVALSHA` instead of `SET` per write
+   * (reads stay `GET`/`MGET`), and a small tombstone per invalidated key. Every tier sharing the
+   * prefix should turn it on: a writer without it is not ordered against the others. `true`
+   * uses the default `tombstoneTtl`, which must be at least as long as any load may run.
+   * @default false
+   */
+  conditionalWrites?: boolean | { tombstoneTtl?: Duration } | undefined;
 }
 
 const DEFAULT_COMMAND_TIMEOUT = 1_000;
@@ -124,6 +137,10 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   #adapter: RedisAdapter | undefined;
   readonly #pendingAdapter: Promise<RedisAdapter> | undefined;
   #closed = false;
+  /** Set when conditional writes are on: how long tombstones last. */
+  readonly #tombstoneTtl: Milliseconds | undefined;
+  /** Versioned, conditional writes, when the `conditionalWrites` option turned them on. */
+  readonly conditionalWrites: ConditionalWrites<K, V> | undefined;
 
   /**
    * @throws CacheError `INVALID_OPTION` for a missing client, an empty prefix, a bad URL, or a
@@ -199,6 +216,21 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         { tier: name },
       );
     }
+
+    this.#tombstoneTtl = tombstoneTtlOf(options.conditionalWrites, this.#adapter, name);
+    this.conditionalWrites =
+      this.#tombstoneTtl === undefined
+        ? undefined
+        : new RedisConditionalWrites<K, V>(
+            {
+              name,
+              redisKey: (key) => this.redisKey(key),
+              prepare: (redisKey, entry) => this.#prepare(redisKey, entry, this.#clock.now()),
+              decode: (redisKey, bytes) => this.#decode(redisKey, bytes, this.#clock.now()),
+              run: (operation, work) => this.#run(operation, work),
+            },
+            this.#tombstoneTtl,
+          );
   }
 
   /**
@@ -246,7 +278,10 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   async insert(key: K, entry: CacheEntry<V>): Promise<void> {
     const redisKey = this.redisKey(key);
     const write = this.#prepare(redisKey, entry, this.#clock.now());
-    if (write.ttlMs === 0) await this.#run("insert", (redis) => redis.delete([redisKey]));
+    const tombstoneTtl = this.#tombstoneTtl;
+    if (tombstoneTtl !== undefined)
+      await this.#run("insert", (redis) => writeVersioned(redis, write, tombstoneTtl));
+    else if (write.ttlMs === 0) await this.#run("insert", (redis) => redis.delete([redisKey]));
     else await this.#run("insert", (redis) => redis.set(redisKey, write.value, write.ttlMs));
   }
 
@@ -257,6 +292,14 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     const live = writes.filter((w) => w.ttlMs !== 0);
     const expired = writes.filter((w) => w.ttlMs === 0).map((w) => w.key);
     if (writes.length === 0) return;
+    const tombstoneTtl = this.#tombstoneTtl;
+    if (tombstoneTtl !== undefined) {
+      // One script per key (a Cluster allows no other), all sent before any reply is awaited.
+      await this.#run("insertMany", (redis) =>
+        Promise.all(writes.map((write) => writeVersioned(redis, write, tombstoneTtl))),
+      );
+      return;
+    }
     await this.#run("insertMany", async (redis) => {
       await Promise.all([
         live.length > 0 ? redis.setMany(live) : undefined,
@@ -267,13 +310,23 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
 
   async invalidate(key: K): Promise<void> {
     const redisKey = this.redisKey(key);
-    await this.#run("invalidate", (redis) => redis.delete([redisKey]));
+    const tombstoneTtl = this.#tombstoneTtl;
+    if (tombstoneTtl !== undefined) {
+      await this.#run("invalidate", (redis) =>
+        writeVersioned(redis, this.#tombstone(redisKey), tombstoneTtl),
+      );
+    } else await this.#run("invalidate", (redis) => redis.delete([redisKey]));
   }
 
   async invalidateMany(keys: readonly K[]): Promise<void> {
     const redisKeys = keys.map((key) => this.redisKey(key));
     if (redisKeys.length === 0) return;
-    await this.#run("invalidateMany", (redis) => redis.delete(redisKeys));
+    const tombstoneTtl = this.#tombstoneTtl;
+    if (tombstoneTtl !== undefined) {
+      await this.#run("invalidateMany", (redis) =>
+        Promise.all(redisKeys.map((k) => writeVersioned(redis, this.#tombstone(k), tombstoneTtl))),
+      );
+    } else await this.#run("invalidateMany", (redis) => redis.delete(redisKeys));
   }
 
   /**
@@ -288,13 +341,14 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   /**
    * Counts the keys under this tier's prefix with SCAN: O(keys in the database), for diagnostics,
    * not hot paths. It counts other tiers' entries under the same prefix, and may count a key
-   * twice or miss one that changes during the scan.
+   * twice or miss one that changes during the scan. With conditional writes it skips tombstones,
+   * at the cost of one small script per key.
    */
   async size(): Promise<number> {
     let count = 0;
-    await this.#scan("size", (_redis, keys) => {
-      count += keys.length;
-      return Promise.resolve();
+    const versioned = this.#tombstoneTtl !== undefined;
+    await this.#scan("size", async (redis, keys) => {
+      count += versioned ? await countEntries(redis, keys) : keys.length;
     });
     return count;
   }
@@ -305,6 +359,33 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
    */
   async ping(): Promise<void> {
     await this.#run("ping", (redis) => redis.ping());
+  }
+
+  /**
+   * Calls `listener` each time the Redis connection becomes ready again (the client's `ready`
+   * event; a node-redis cluster has none), so a circuit breaker can probe at once instead of
+   * waiting out its cool-down: `tier.onReady(() => breaker.recovered())`. Errors the listener
+   * throws are ignored. Returns a function that unsubscribes.
+   */
+  onReady(listener: () => void): () => void {
+    const safe = (): void => {
+      try {
+        listener();
+      } catch {
+        // A listener's bug must not reach the client's event emitter.
+      }
+    };
+    let off: (() => void) | undefined;
+    let cancelled = false;
+    const attach = (adapter: RedisAdapter): void => {
+      if (!cancelled) off = adapter.onReady?.(safe);
+    };
+    if (this.#adapter !== undefined) attach(this.#adapter);
+    else this.#pendingAdapter?.then(attach, () => undefined);
+    return () => {
+      cancelled = true;
+      off?.();
+    };
   }
 
   /** Closes the client if the tier created it (a URL or options). A client you passed stays open. */
@@ -335,13 +416,28 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         },
       );
     }
-    const value = encodeEnvelope({ cachedAt, ttl, staleFor, tags: entry.tags }, this.#codecName, payload);
+    const value = encodeEnvelope(
+      { cachedAt, ttl, staleFor, tags: entry.tags },
+      this.#codecName,
+      payload,
+      this.#tombstoneTtl !== undefined,
+    );
     const ttlMs = ttl === undefined ? undefined : Math.max(0, Math.ceil(cachedAt + ttl + staleFor - now));
     return { key: redisKey, value, ttlMs };
   }
 
+  /** A write that stores a tombstone (`ttlMs` 0) through the versioned write script. */
+  #tombstone(redisKey: string): RedisWrite {
+    return { key: redisKey, value: Buffer.alloc(0), ttlMs: 0 };
+  }
+
   #read(redisKey: string, bytes: Buffer | null, now: number): CacheEntry<V> | undefined {
-    if (bytes === null) return undefined;
+    return this.#decode(redisKey, bytes, now).entry;
+  }
+
+  /** Decodes the bytes at `redisKey`: the live entry (or a miss) and its version (0 when absent). */
+  #decode(redisKey: string, bytes: Buffer | null, now: number): DecodedVersioned<V> {
+    if (bytes === null) return { entry: undefined, entryVersion: 0 };
     let envelope;
     try {
       envelope = decodeEnvelope(bytes, this.#codecName);
@@ -353,8 +449,11 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         reason: describeError(error),
         cause: error,
       });
-      return undefined;
+      // The write script sees anything but a format-2 envelope as version 1, too.
+      return { entry: undefined, entryVersion: 1 };
     }
+    if ("tombstone" in envelope) return { entry: undefined, entryVersion: envelope.entryVersion };
+    const entryVersion = envelope.entryVersion;
     if (envelope.codecName !== this.#codecName) {
       this.#emit({
         type: "corrupt-entry",
@@ -362,10 +461,10 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         redisKey,
         reason: `written with codec "${envelope.codecName}", this tier uses "${this.#codecName}"`,
       });
-      return undefined;
+      return { entry: undefined, entryVersion };
     }
     const { cachedAt, ttl, staleFor, tags } = envelope;
-    if (ttl !== undefined && now >= cachedAt + ttl + staleFor) return undefined;
+    if (ttl !== undefined && now >= cachedAt + ttl + staleFor) return { entry: undefined, entryVersion };
     let value: V;
     try {
       value = this.#codec.decode(envelope.payload);
@@ -377,9 +476,9 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         reason: describeError(error),
         cause: error,
       });
-      return undefined;
+      return { entry: undefined, entryVersion };
     }
-    return new CacheEntry(value, { cachedAt, ttl, staleFor, tags });
+    return { entry: new CacheEntry(value, { cachedAt, ttl, staleFor, tags }), entryVersion };
   }
 
   #emit(event: RedisTierEvent): void {

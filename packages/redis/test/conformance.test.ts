@@ -20,6 +20,27 @@ function registerKit(client: () => RedisClientInput): void {
     expect(cases.filter((c) => c.skip !== undefined)).toEqual([]);
   });
   for (const c of cases) it(c.name, c.run);
+
+  // The same tier with versioned, conditional writes: every base case again, plus the conditional ones.
+  describe("with conditionalWrites", () => {
+    const versioned = tierConformanceCases<string, string>({
+      create: ({ clock, namespace }) =>
+        new RedisTier<string, string>({
+          client: client(),
+          clock,
+          prefix: namespace,
+          ttl: DEFAULT_TTL,
+          conditionalWrites: { tombstoneTtl: "10m" },
+        }),
+      defaultTtl: DEFAULT_TTL,
+      conditionalWrites: true,
+    });
+    it("runs every case of the kit and the nine conditional ones, none skipped", () => {
+      expect(versioned.filter((c) => c.skip !== undefined)).toEqual([]);
+      expect(versioned.length - cases.length).toBe(9);
+    });
+    for (const c of versioned) it(c.name, c.run);
+  });
 }
 
 describeRedis("RedisTier conformance on a standalone server", () => {

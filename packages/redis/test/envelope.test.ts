@@ -1,6 +1,14 @@
 // The envelope: the byte format of an entry in Redis (header, codec name, payload).
 import { describe, expect, it } from "@jest/globals";
-import { decodeEnvelope, encodeEnvelope, EnvelopeError } from "../src/envelope.js";
+import { decodeEnvelope as decodeAny, encodeEnvelope, EnvelopeError } from "../src/envelope.js";
+import type { DecodedEnvelope } from "../src/envelope.js";
+
+/** Decodes bytes that must hold an entry, not a tombstone. */
+function decodeEnvelope(bytes: Buffer): DecodedEnvelope {
+  const decoded = decodeAny(bytes);
+  if ("tombstone" in decoded) throw new Error("expected an entry, got a tombstone");
+  return decoded;
+}
 
 describe("envelope", () => {
   it("round-trips every header field and the payload", () => {
@@ -24,6 +32,27 @@ describe("envelope", () => {
     expect(decodeEnvelope(bytes)).toMatchObject({ ttl: undefined, staleFor: 0, tags: [], codecName: "" });
   });
 
+  it("format 2 carries the entry version at bytes 3..10, and an 11-byte tombstone", () => {
+    const header = { cachedAt: 7, ttl: 60_000, staleFor: 0, tags: ["t"] };
+    const bytes = encodeEnvelope(header, "json", Buffer.from("{}"), true);
+    expect(bytes[1]).toBe(2);
+    expect(bytes.readDoubleBE(3)).toBe(0);
+    bytes.writeDoubleBE(1_764_755_000_123_456, 3);
+    expect(decodeEnvelope(bytes)).toMatchObject({
+      ...header,
+      codecName: "json",
+      entryVersion: 1_764_755_000_123_456,
+    });
+    const tombstone = Buffer.alloc(11);
+    tombstone.set([0xca, 2, 8]);
+    tombstone.writeDoubleBE(42, 3);
+    expect(decodeAny(tombstone)).toEqual({ tombstone: true, entryVersion: 42 });
+    expect(() => decodeAny(tombstone.subarray(0, 10))).toThrow(/truncated/);
+    expect(decodeEnvelope(encodeEnvelope(header, "json", Buffer.from("{}")))).toMatchObject({
+      entryVersion: 1,
+    });
+  });
+
   it("encodes 200 tags with multi-byte varint counts", () => {
     const tags = Array.from({ length: 200 }, (_, i) => `tag-${i}`.repeat(30));
     const decoded = decodeEnvelope(
@@ -41,8 +70,8 @@ describe("envelope", () => {
     expect(() => decodeEnvelope(Buffer.from("hello"))).toThrow(/bad magic/);
     expect(() => decodeEnvelope(good.subarray(0, 9))).toThrow(/truncated/);
     const future = Buffer.from(good);
-    future[1] = 2;
-    expect(() => decodeEnvelope(future)).toThrow(/unsupported envelope version 2/);
+    future[1] = 3;
+    expect(() => decodeEnvelope(future)).toThrow(/unsupported envelope version 3/);
     const flags = Buffer.from(good);
     flags[2] = 0x80;
     expect(() => decodeEnvelope(flags)).toThrow(EnvelopeError);

@@ -1,4 +1,5 @@
 import type { CacheEntry } from "./cache-entry.js";
+import type { ConditionalWrites } from "./conditional-writes.js";
 
 /**
  * One storage layer of a cache: an in-process LRU, a Redis keyspace, a test double.
@@ -26,6 +27,8 @@ import type { CacheEntry } from "./cache-entry.js";
  *   {@link CacheTier.close}. A tier never throws synchronously from these methods.
  * - **Concurrency.** Concurrent inserts of one key leave exactly one of the inserted entries.
  * - Optional methods may be absent; the core falls back (batch methods to per-key calls).
+ * - **Optional capabilities** are objects the tier exposes when it has them:
+ *   {@link CacheTier.conditionalWrites} (versioned entries, tombstones, compare-and-set writes).
  */
 export interface CacheTier<K, V> {
   /** Stable name used in errors, events and telemetry, e.g. `"memory"` or `"redis"`. */
@@ -63,6 +66,22 @@ export interface CacheTier<K, V> {
 
   /** Batch invalidation. */
   invalidateMany?(keys: readonly K[]): Promise<void>;
+
+  /**
+   * Versioned, conditional writes, when this tier offers them (see {@link ConditionalWrites} for
+   * the contract and what a tier without them gives up). Present means the tier's own `insert`
+   * and `invalidate` version the key and leave tombstones too, so unconditional and conditional
+   * writers order against each other.
+   */
+  readonly conditionalWrites?: ConditionalWrites<K, V> | undefined;
+
+  /**
+   * Subscribes to the backend's own "connection is ready again" signal (a Redis client's `ready`
+   * event), so that the cache's circuit breaker can probe at once instead of waiting out its
+   * cool-down (`CircuitBreaker.recovered()`). Returns a function that unsubscribes. The listener
+   * must not throw; a tier ignores what it throws.
+   */
+  onReady?(listener: () => void): () => void;
 
   /**
    * Releases connections and timers this tier owns. Idempotent. Later calls reject with code

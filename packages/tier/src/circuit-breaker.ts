@@ -30,11 +30,21 @@ export interface CircuitBreakerOptions {
   /** Also open the circuit on a failure rate over a sliding window. @default undefined (off) */
   failureRate?: FailureRateOptions | undefined;
   /**
-   * How long the circuit stays open before it lets one probe through (half-open). Also the longest
-   * a probe may stay unreported before another probe is allowed.
-   * @default 30_000 ("30s")
+   * How long the circuit stays open before it lets one probe through (half-open), the first time
+   * it opens. Each probe that fails doubles it, up to `maxCooldown`; closing the circuit resets
+   * it. Also the longest a probe may stay unreported before another probe is allowed. Short by
+   * default so that a backend that is back (a Redis restart takes about a second) is used again
+   * within a few seconds, while one that stays down is probed ever more rarely.
+   * @default 1_000 ("1s")
    */
   cooldown?: Duration | undefined;
+  /**
+   * The longest the cool-down grows to after repeated failed probes, and so the longest a backend
+   * that is back waits to be used again (one call per this period probes a backend that is down).
+   * @default 5_000 ("5s") when `cooldown` is not given; otherwise `cooldown` (a fixed cool-down,
+   * as before this option existed)
+   */
+  maxCooldown?: Duration | undefined;
   /** Time source; tests pass a `ManualClock`. The breaker sets no timers. @default systemClock */
   clock?: Clock | undefined;
   /** Name used in the `CIRCUIT_OPEN` error (as its `tier`) and by telemetry. @default "circuit" */
@@ -67,9 +77,11 @@ interface Bucket {
  * (around remote tiers) and `@cachet/service` (as a layer).
  *
  * Closed: calls pass; the circuit opens after `failureThreshold` consecutive failures, or when
- * `failureRate` is exceeded. Open: calls are refused for `cooldown`. Half-open: the first
- * {@link CircuitBreaker.tryAcquire} returns `true` (the probe) and the rest `false` until the probe's
- * outcome is recorded: a success closes the circuit, a failure opens it for another cooldown.
+ * `failureRate` is exceeded. Open: calls are refused for the cool-down (`cooldown`, doubled per
+ * failed probe up to `maxCooldown`). Half-open: the first {@link CircuitBreaker.tryAcquire} returns
+ * `true` (the probe) and the rest `false` until the probe's outcome is recorded: a success closes
+ * the circuit, a failure opens it for a cool-down twice as long. A backend that signals its own
+ * recovery (a client's "ready" event) can cut the wait short with {@link CircuitBreaker.recovered}.
  *
  * The breaker is driven entirely by its clock and sets no timers, so it never keeps a process
  * alive and tests need only `ManualClock.advance`.
@@ -83,7 +95,10 @@ export class CircuitBreaker {
   readonly name: string;
   readonly #clock: Clock;
   readonly #failureThreshold: number;
-  readonly #cooldown: Milliseconds;
+  readonly #baseCooldown: Milliseconds;
+  readonly #maxCooldown: Milliseconds;
+  /** The cool-down of the current (or next) open period: base, doubled per failed probe. */
+  #cooldown: Milliseconds;
   readonly #rate: { threshold: number; minimumCalls: number; bucketMs: Milliseconds } | undefined;
   readonly #onStateChange: ((state: CircuitState, previous: CircuitState) => void) | undefined;
   readonly #isFailure: (error: unknown) => boolean;
@@ -122,7 +137,20 @@ export class CircuitBreaker {
       const window = toMilliseconds(rate.window, "failureRate.window", false);
       this.#rate = { threshold: rate.threshold, minimumCalls: rate.minimumCalls, bucketMs: window / BUCKETS };
     }
-    this.#cooldown = toMilliseconds(options.cooldown ?? 30_000, "cooldown", false);
+    this.#baseCooldown = toMilliseconds(options.cooldown ?? 1_000, "cooldown", false);
+    this.#maxCooldown =
+      options.maxCooldown !== undefined
+        ? toMilliseconds(options.maxCooldown, "maxCooldown", false)
+        : options.cooldown === undefined
+          ? 5_000
+          : this.#baseCooldown;
+    if (this.#maxCooldown < this.#baseCooldown) {
+      throw new CacheError(
+        "INVALID_OPTION",
+        `\`maxCooldown\` (${this.#maxCooldown} ms) must not be less than \`cooldown\` (${this.#baseCooldown} ms)`,
+      );
+    }
+    this.#cooldown = this.#baseCooldown;
     this.#failureThreshold = threshold;
     this.#clock = options.clock ?? systemClock;
     this.name = options.name ?? "circuit";
@@ -160,6 +188,7 @@ export class CircuitBreaker {
     this.#count(false);
     if (this.#state === "half-open") {
       this.#buckets = [];
+      this.#cooldown = this.#baseCooldown;
       this.#transition("closed");
     }
   }
@@ -169,6 +198,8 @@ export class CircuitBreaker {
     this.#checkCooldown();
     if (this.#state === "open") return;
     if (this.#state === "half-open") {
+      // The backend is still down: wait twice as long before the next probe.
+      this.#cooldown = Math.min(this.#maxCooldown, this.#cooldown * 2);
       this.#open();
       return;
     }
@@ -200,8 +231,26 @@ export class CircuitBreaker {
     return result;
   }
 
+  /**
+   * Tells the breaker that the backend says it is back, e.g. from its client's "ready" event
+   * (`RedisTier.onReady`): an open circuit turns half-open at once, so the next call probes
+   * instead of waiting out the cool-down, and a probe already out no longer blocks another. It
+   * does not close the circuit: only a successful probe does. No effect while closed.
+   */
+  recovered(): void {
+    if (this.#state === "closed") return;
+    this.#probeStartedAt = undefined;
+    this.#transition("half-open");
+  }
+
+  /** The cool-down the circuit waits (or will wait) before its next probe, in ms. */
+  get cooldown(): Milliseconds {
+    return this.#cooldown;
+  }
+
   /** Closes the circuit and forgets all counts, e.g. after an operator fixed the backend. */
   reset(): void {
+    this.#cooldown = this.#baseCooldown;
     this.#consecutiveFailures = 0;
     this.#buckets = [];
     this.#probeStartedAt = undefined;

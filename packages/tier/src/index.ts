@@ -2,6 +2,13 @@
 export { CacheEntry, isCacheEntry } from "./cache-entry.js";
 export type { CacheEntryOptions } from "./cache-entry.js";
 export type { CacheTier } from "./cache-tier.js";
+export type {
+  ConditionalWriteRefusal,
+  ConditionalWriteResult,
+  ConditionalWrites,
+  EntryVersion,
+  VersionedRead,
+} from "./conditional-writes.js";
 
 // Errors
 export { CacheError, isCacheError } from "./cache-error.js";

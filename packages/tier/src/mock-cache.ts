@@ -2,13 +2,24 @@ import type { CacheEntry } from "./cache-entry.js";
 import { CacheError } from "./cache-error.js";
 import type { CacheTier } from "./cache-tier.js";
 import { systemClock } from "./clock.js";
+import type { ConditionalWriteResult, ConditionalWrites, EntryVersion } from "./conditional-writes.js";
 import type { Clock } from "./clock.js";
 import { toMilliseconds } from "./duration.js";
 import type { Duration, Milliseconds } from "./duration.js";
 
 /** The operations of a {@link MockCache} that are recorded and can fail or be delayed. */
 export type MockCacheOperation =
-  "get" | "insert" | "invalidate" | "clear" | "size" | "getMany" | "insertMany" | "invalidateMany" | "close";
+  | "get"
+  | "insert"
+  | "invalidate"
+  | "clear"
+  | "size"
+  | "getMany"
+  | "insertMany"
+  | "invalidateMany"
+  | "close"
+  | "getVersioned"
+  | "insertIfVersion";
 
 /** One recorded call to a {@link MockCache}. */
 export interface MockCacheCall<K> {
@@ -28,6 +39,21 @@ export interface MockCacheOptions {
   ttl?: Duration | undefined;
   /** The tier's {@link CacheTier.name}, used in errors. @default "mock" */
   name?: string | undefined;
+  /**
+   * Offer the conditional-writes capability ({@link CacheTier.conditionalWrites}), a reference
+   * implementation of its contract: versions from a counter, tombstones for `tombstoneTtl` on the
+   * injected clock. Its two operations are recorded and take faults like the others.
+   * @default undefined (no capability)
+   */
+  conditionalWrites?: { tombstoneTtl: Duration } | undefined;
+}
+
+/** Version state of one key; absent from the map means "absent, no tombstone". */
+interface KeyVersion {
+  readonly n: number;
+  readonly writtenAt: number;
+  /** Set for a tombstone: when it expires. */
+  readonly tombstoneUntil: number | undefined;
 }
 
 /**
@@ -59,7 +85,12 @@ export class MockCache<K, V> implements CacheTier<K, V> {
   readonly #failNext = new Map<MockCacheOperation, Error[]>();
   readonly #failAll = new Map<MockCacheOperation, Error | undefined>();
   readonly #delays = new Map<MockCacheOperation, Milliseconds>();
+  readonly #versions = new Map<K, KeyVersion>();
+  readonly #tombstoneTtl: Milliseconds | undefined;
+  #lastVersion = 0;
   #closed = false;
+
+  readonly conditionalWrites: ConditionalWrites<K, V> | undefined;
 
   /** @throws CacheError `INVALID_OPTION` when `ttl` is not a valid duration or `name` is empty. */
   constructor(options: MockCacheOptions = {}) {
@@ -69,6 +100,21 @@ export class MockCache<K, V> implements CacheTier<K, V> {
     this.name = options.name ?? "mock";
     this.#clock = options.clock ?? systemClock;
     this.#defaultTtl = options.ttl === undefined ? undefined : toMilliseconds(options.ttl, "ttl");
+    const conditional = options.conditionalWrites;
+    if (conditional !== undefined) {
+      const tombstoneTtl = toMilliseconds(conditional.tombstoneTtl, "conditionalWrites.tombstoneTtl", false);
+      this.#tombstoneTtl = tombstoneTtl;
+      this.conditionalWrites = {
+        tombstoneTtl,
+        getVersioned: (key) =>
+          this.#run("getVersioned", key, () => {
+            const entry = this.#read(key);
+            return { entry, version: this.#versionOf(key) };
+          }),
+        insertIfVersion: (key, entry, expected) =>
+          this.#run("insertIfVersion", key, () => this.#insertIfVersion(key, entry, expected)),
+      };
+    }
   }
 
   /** Every call made so far, oldest first. */
@@ -147,13 +193,14 @@ export class MockCache<K, V> implements CacheTier<K, V> {
   }
 
   invalidate(key: K): Promise<void> {
-    return this.#run("invalidate", key, () => {
-      this.#entries.delete(key);
-    });
+    return this.#run("invalidate", key, () => this.#delete(key));
   }
 
   clear(): Promise<void> {
-    return this.#run("clear", undefined, () => this.#entries.clear());
+    return this.#run("clear", undefined, () => {
+      this.#entries.clear();
+      this.#versions.clear();
+    });
   }
 
   /** Number of stored entries; like the contract allows, it counts expired entries not yet read. */
@@ -177,7 +224,7 @@ export class MockCache<K, V> implements CacheTier<K, V> {
 
   invalidateMany(keys: readonly K[]): Promise<void> {
     return this.#run("invalidateMany", [...keys], () => {
-      for (const key of keys) this.#entries.delete(key);
+      for (const key of keys) this.#delete(key);
     });
   }
 
@@ -186,6 +233,7 @@ export class MockCache<K, V> implements CacheTier<K, V> {
     return this.#run("close", undefined, () => {
       this.#closed = true;
       this.#entries.clear();
+      this.#versions.clear();
     });
   }
 
@@ -201,13 +249,62 @@ export class MockCache<K, V> implements CacheTier<K, V> {
   }
 
   #write(key: K, entry: CacheEntry<V>): void {
-    const cachedAt = entry.cachedAt ?? this.#clock.now();
+    const now = this.#clock.now();
+    const cachedAt = entry.cachedAt ?? now;
     const ttl = entry.ttl ?? this.#defaultTtl;
     const stored =
       cachedAt === entry.cachedAt && ttl === entry.ttl && !entry.isStale
         ? entry
         : entry.with({ cachedAt, ttl, isStale: false });
+    if (this.#tombstoneTtl !== undefined && ttl !== undefined && now >= cachedAt + ttl + entry.staleFor) {
+      // Already expired: with versions, storing it means invalidating the key.
+      this.#delete(key);
+      return;
+    }
     this.#entries.set(key, stored);
+    if (this.#tombstoneTtl !== undefined) {
+      this.#versions.set(key, { n: ++this.#lastVersion, writtenAt: now, tombstoneUntil: undefined });
+    }
+  }
+
+  #delete(key: K): void {
+    this.#entries.delete(key);
+    if (this.#tombstoneTtl === undefined) return;
+    const now = this.#clock.now();
+    this.#versions.set(key, {
+      n: ++this.#lastVersion,
+      writtenAt: now,
+      tombstoneUntil: now + this.#tombstoneTtl,
+    });
+  }
+
+  /** The key's current version: its entry's, its live tombstone's, or "absent" (`0`). */
+  #versionOf(key: K): EntryVersion {
+    const now = this.#clock.now();
+    let state = this.#versions.get(key);
+    if (state !== undefined) {
+      const gone =
+        state.tombstoneUntil === undefined ? this.#read(key) === undefined : now >= state.tombstoneUntil;
+      if (gone) {
+        this.#versions.delete(key);
+        state = undefined;
+      }
+    }
+    // The read time travels in the token: a version of an absent key is honoured for tombstoneTtl.
+    return state === undefined
+      ? { token: `0@${now}`, writtenAt: undefined }
+      : { token: String(state.n), writtenAt: state.writtenAt };
+  }
+
+  #insertIfVersion(key: K, entry: CacheEntry<V>, expected: EntryVersion): ConditionalWriteResult {
+    const [n, readAt = 0] = expected.token.split("@").map(Number) as [number, number?];
+    const current = Number(this.#versionOf(key).token.split("@")[0]);
+    if (current !== n) return { written: false, reason: "conflict" };
+    if (n === 0 && this.#clock.now() - readAt >= this.#tombstoneTtl!) {
+      return { written: false, reason: "expired-token" };
+    }
+    this.#write(key, entry);
+    return { written: true, version: this.#versionOf(key) };
   }
 
   #injected(): CacheError {

@@ -30,16 +30,86 @@ describe("CircuitBreaker", () => {
     expect(changes).toEqual([["open", "closed"]]);
   });
 
-  it("defaults to 5 failures and a 30 s cooldown", () => {
+  it("defaults to 5 failures and a 1 s cooldown that doubles per failed probe up to 5 s", () => {
     const { breaker, clock } = setup({});
     for (let i = 0; i < 4; i++) breaker.recordFailure();
     expect(breaker.state).toBe("closed");
     breaker.recordFailure();
     expect(breaker.state).toBe("open");
-    clock.advance(29_999);
+    clock.advance(999);
     expect(breaker.state).toBe("open");
     clock.advance(1);
     expect(breaker.state).toBe("half-open");
+    const waits: number[] = [];
+    for (let probe = 0; probe < 7; probe++) {
+      expect(breaker.tryAcquire()).toBe(true);
+      breaker.recordFailure();
+      const openedAt = clock.now();
+      while (breaker.state === "open") clock.advance(100);
+      waits.push(clock.now() - openedAt);
+    }
+    expect(waits).toEqual([2_000, 4_000, 5_000, 5_000, 5_000, 5_000, 5_000]);
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.recordSuccess(); // closing resets the cool-down
+    expect(breaker.cooldown).toBe(1_000);
+    for (let i = 0; i < 5; i++) breaker.recordFailure();
+    clock.advance(1_000);
+    expect(breaker.state).toBe("half-open");
+  });
+
+  it("with defaults, a backend back after a 20 s outage is used again within 5 s of its return", () => {
+    const { breaker, clock } = setup({});
+    const backendUpAt = 20_000;
+    let usedAgainAt: number | undefined;
+    // A caller every 100 ms; the backend fails until backendUpAt.
+    for (let t = 0; t <= 60_000 && usedAgainAt === undefined; t += 100) {
+      clock.set(t);
+      if (!breaker.tryAcquire()) continue;
+      if (t < backendUpAt) breaker.recordFailure();
+      else {
+        breaker.recordSuccess();
+        usedAgainAt = t;
+      }
+    }
+    expect(usedAgainAt).toBeDefined();
+    expect(usedAgainAt! - backendUpAt).toBeLessThanOrEqual(5_000);
+    expect(breaker.state).toBe("closed");
+  });
+
+  it("recovered() turns an open circuit half-open at once; only a successful probe closes it", () => {
+    const { breaker, clock, changes } = setup({ failureThreshold: 1, cooldown: "30s" });
+    breaker.recovered(); // closed: nothing to do
+    expect(breaker.state).toBe("closed");
+    breaker.recordFailure();
+    clock.advance(10);
+    breaker.recovered();
+    expect(breaker.state).toBe("half-open");
+    expect(breaker.tryAcquire()).toBe(true);
+    expect(breaker.tryAcquire()).toBe(false);
+    breaker.recovered(); // a second ready signal lets a new probe out even with one pending
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.recordFailure(); // the probe says otherwise: open again
+    expect(breaker.state).toBe("open");
+    breaker.recovered();
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.recordSuccess();
+    expect(breaker.state).toBe("closed");
+    expect(changes.map(([state]) => state)).toEqual(["open", "half-open", "open", "half-open", "closed"]);
+  });
+
+  it("an explicit cooldown stays fixed unless maxCooldown lets it grow", () => {
+    const fixed = setup({ failureThreshold: 1, cooldown: 500 });
+    const grows = setup({ failureThreshold: 1, cooldown: 500, maxCooldown: 1_500 });
+    for (const { breaker } of [fixed, grows]) {
+      breaker.recordFailure();
+      for (let i = 0; i < 3; i++) {
+        breaker.recovered();
+        breaker.tryAcquire();
+        breaker.recordFailure();
+      }
+    }
+    expect(fixed.breaker.cooldown).toBe(500);
+    expect(grows.breaker.cooldown).toBe(1_500);
   });
 
   it("lets exactly one probe through when half-open; its success closes the circuit", () => {
@@ -182,6 +252,8 @@ describe("CircuitBreaker", () => {
     [{ failureThreshold: 0 }, /`failureThreshold`/],
     [{ failureThreshold: 1.5 }, /`failureThreshold`/],
     [{ cooldown: 0 }, /`cooldown`/],
+    [{ maxCooldown: 0 }, /`maxCooldown`/],
+    [{ cooldown: 2_000, maxCooldown: 1_000 }, /`maxCooldown`/],
     [{ cooldown: "later" as never }, /`cooldown`/],
     [{ failureRate: { threshold: 0, window: 1_000, minimumCalls: 1 } }, /`failureRate.threshold`/],
     [{ failureRate: { threshold: 1.5, window: 1_000, minimumCalls: 1 } }, /`failureRate.threshold`/],

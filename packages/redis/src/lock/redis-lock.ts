@@ -19,6 +19,18 @@ export interface RedisLockOptions {
    * @default 500
    */
   commandTimeout?: Duration;
+  /**
+   * How long a released lock keeps a "just released" marker. A process that asks for the lock
+   * while the marker is there gets `undefined` once (as if the lock were held), so it reads the
+   * shared tier again before it may take the lock, and finds what the holder wrote before
+   * releasing. Without it, a waiter whose miss was read just before the holder's write, and whose
+   * lock attempt lands just after the release, loads a second time. The guarantee holds for any
+   * waiter whose read and next lock attempt are less than this apart; the cost is one extra poll
+   * for a process that misses the key within this time after a load (or after a failed one).
+   * `0` deletes the key on release, with no marker.
+   * @default 2000
+   */
+  releaseLinger?: Duration;
 }
 
 const LOCK_NAME = "redis-lock";
@@ -26,9 +38,38 @@ const LOCK_NAME = "redis-lock";
 /** ioredis statuses before the first "ready"; later outages go through "reconnecting". */
 const FIRST_CONNECT = new Set(["wait", "connecting", "connect"]);
 
-/** Deletes the key only while it still holds the caller's token (a lease that expired is not freed twice). */
-const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
-const RELEASE_SHA = createHash("sha1").update(RELEASE_SCRIPT).digest("hex");
+/** What a released lock key holds for `releaseLinger` ms: this prefix and the released token. */
+const RELEASED = "released:";
+
+/**
+ * Frees the key only while it still holds the caller's token (a lease that expired is not freed
+ * twice): replaces it with a "released" marker for ARGV[2] ms, or deletes it when that is 0.
+ */
+const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == "0" then return redis.call("DEL", KEYS[1]) end
+redis.call("SET", KEYS[1], "${RELEASED}" .. ARGV[1], "PX", ARGV[2])
+return 1`;
+
+/**
+ * Takes the lock (ARGV[1] token, ARGV[2] lease ms) when the key is free, or holds the marker this
+ * caller already saw (ARGV[3]); otherwise returns a new marker it meets (to be seen), or 0 (held).
+ */
+const ACQUIRE_SCRIPT = `local v = redis.call("GET", KEYS[1])
+if v == false or (ARGV[3] ~= "" and v == ARGV[3]) then
+  redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+  return 1
+end
+if string.sub(v, 1, ${RELEASED.length}) == "${RELEASED}" then return v end
+return 0`;
+
+const sha1 = (source: string): string => createHash("sha1").update(source).digest("hex");
+const SCRIPTS = {
+  release: { source: RELEASE_SCRIPT, sha: sha1(RELEASE_SCRIPT) },
+  acquire: { source: ACQUIRE_SCRIPT, sha: sha1(ACQUIRE_SCRIPT) },
+};
+
+/** Bound on the markers remembered per lock instance (one per key being waited on). */
+const MAX_SEEN_MARKERS = 10_000;
 
 /**
  * Escapes the characters Redis treats as glob syntax (`*?[]\`), so that a user key never becomes a
@@ -43,11 +84,18 @@ export function escapeLockKey(key: string): string {
  * A {@link DistributedLock} in Redis, for the cache builder's `.distributedStampedeProtection()`:
  * concurrent misses on one key in different processes run the loader once in the whole fleet.
  *
- * `tryAcquire` is `SET <key> <random token> NX PX <lease>`; `release` runs a Lua script (EVALSHA,
- * EVAL on NOSCRIPT) that deletes the key only while it holds the lease's token. A holder that
- * crashes blocks others for at most `lease`. On a Cluster each lock key lives on its own slot.
- * Not Redlock: with a failover, a lease can be granted twice; for a cache stampede that costs one
- * extra load, never a wrong value.
+ * Both calls are one Lua script on one key (EVALSHA, EVAL on NOSCRIPT), so they work on a Cluster.
+ * `tryAcquire` sets `<key>` to a random token with `PX <lease>` when the key is free; `release`
+ * replaces the token (only while it is the lease's) with a "just released" marker for
+ * `releaseLinger`. A process that meets a marker it has not seen gets `undefined`, reads the shared
+ * tier once more (the cache does that between attempts) and finds the holder's value; when it
+ * meets the same marker again (the holder wrote nothing: its loader failed) it takes the lock.
+ * A holder that crashes blocks others for at most `lease`.
+ *
+ * Limits, both costing one extra load (never a wrong value in the shared tier): a waiter whose
+ * miss and next lock attempt are `releaseLinger` or more apart (a process stalled that long) can
+ * still load after the holder; and a loader that outlives `lease` lets a waiter load (the cache
+ * gives up waiting after `lease`). Not Redlock: with a failover, a lease can be granted twice.
  *
  * `tryAcquire` rejects at once when the connection is not ready (instead of waiting in ioredis's
  * offline queue), and after `commandTimeout`; the cache then loads locally.
@@ -65,6 +113,9 @@ export class RedisLock implements DistributedLock {
   readonly #prefix: string;
   readonly #resolved: Promise<ResolvedClient>;
   readonly #timeout: Milliseconds;
+  readonly #linger: Milliseconds;
+  /** The "released" marker each lock key showed this instance last, until it is used or replaced. */
+  readonly #seen = new Map<string, string>();
   #closed = false;
 
   constructor(options: RedisLockOptions) {
@@ -78,6 +129,7 @@ export class RedisLock implements DistributedLock {
     }
     this.#prefix = prefix;
     this.#timeout = toMilliseconds(options.commandTimeout ?? 500, "commandTimeout", false);
+    this.#linger = toMilliseconds(options.releaseLinger ?? 2_000, "releaseLinger");
     this.#resolved = resolveClient(options.client, LOCK_NAME);
     this.#resolved.catch(() => undefined);
   }
@@ -99,8 +151,18 @@ export class RedisLock implements DistributedLock {
       });
     }
     const token = randomBytes(16).toString("base64url");
-    const reply = await this.#call("SET", [this.keyOf(key), token, "NX", "PX", String(lease)]);
-    return reply === "OK" ? { key, token } : undefined;
+    const lockKey = this.keyOf(key);
+    const seen = this.#seen.get(lockKey) ?? "";
+    const reply = await this.#script("acquire", [lockKey, token, String(lease), seen]);
+    if (reply === 1) {
+      this.#seen.delete(lockKey);
+      return { key, token };
+    }
+    if (typeof reply === "string") {
+      if (this.#seen.size >= MAX_SEEN_MARKERS) this.#seen.clear(); // costs at most one extra poll each
+      this.#seen.set(lockKey, reply);
+    }
+    return undefined;
   }
 
   /**
@@ -109,12 +171,17 @@ export class RedisLock implements DistributedLock {
    * @throws {CacheError} as {@link RedisLock.tryAcquire}.
    */
   async release(lease: LockLease): Promise<void> {
-    const args = ["1", this.keyOf(lease.key), lease.token];
+    await this.#script("release", [this.keyOf(lease.key), lease.token, String(Math.ceil(this.#linger))]);
+  }
+
+  /** Runs one of the lock's scripts on the key `key` (EVALSHA, then EVAL on NOSCRIPT). */
+  async #script(name: keyof typeof SCRIPTS, [key, ...args]: string[]): Promise<unknown> {
+    const { source, sha } = SCRIPTS[name];
     try {
-      await this.#call("EVALSHA", [RELEASE_SHA, ...args]);
+      return await this.#call("EVALSHA", [sha, "1", key!, ...args]);
     } catch (error) {
       if (!/NOSCRIPT/.test(describeError(error))) throw error;
-      await this.#call("EVAL", [RELEASE_SCRIPT, ...args]);
+      return this.#call("EVAL", [source, "1", key!, ...args]);
     }
   }
 

@@ -49,8 +49,54 @@ describeRedis(
         expect(ttl).toBeGreaterThan(4_000);
         expect(ttl).toBeLessThanOrEqual(5_000);
         await lock.release(first!);
+        // The first attempt after a release meets the "just released" marker; the next one takes it.
+        expect(await lock.tryAcquire(key, 5_000)).toBeUndefined();
         const second = await lock.tryAcquire(key, 5_000);
         expect(second?.token).not.toBe(first?.token);
+      });
+
+      it("the stampede race: a waiter that missed before the holder wrote, and asks after the release, reads again first", async () => {
+        const prefix = `${unique("lock")}:`;
+        const holder = new RedisLock({ client, prefix });
+        const waiter = new RedisLock({ client, prefix });
+        const lease = (await holder.tryAcquire("k", 5_000))!;
+        expect(await waiter.tryAcquire("k", 5_000)).toBeUndefined(); // held: the waiter polls
+        // The waiter's next read of the shared tier misses (the loader still runs) ... then the holder
+        // writes its value and releases, before the waiter's next lock attempt lands:
+        await holder.release(lease);
+        expect(await waiter.tryAcquire("k", 5_000)).toBeUndefined(); // so it must read again, and hit
+        // A process that had not waited at all is held back the same way (its miss may be as old):
+        expect(await new RedisLock({ client, prefix }).tryAcquire("k", 5_000)).toBeUndefined();
+      });
+
+      it("the holder wrote nothing (its loader failed): the waiter takes the lock on its next attempt", async () => {
+        const prefix = `${unique("lock")}:`;
+        const holder = new RedisLock({ client, prefix });
+        const waiter = new RedisLock({ client, prefix });
+        await holder.release((await holder.tryAcquire("k", 5_000))!);
+        expect(await waiter.tryAcquire("k", 5_000)).toBeUndefined();
+        const lease = await waiter.tryAcquire("k", 5_000); // its read missed again: nothing was written
+        expect(lease).toBeDefined();
+        expect(await admin.get(holder.keyOf("k"))).toBe(lease!.token);
+        expect(await holder.tryAcquire("k", 5_000)).toBeUndefined(); // a live lease is never taken over
+      });
+
+      it("the marker lasts releaseLinger (the stated limit), and releaseLinger 0 deletes the key", async () => {
+        const prefix = `${unique("lock")}:`;
+        const lock = new RedisLock({ client, prefix, releaseLinger: 100 });
+        await lock.release((await lock.tryAcquire("k", 5_000))!);
+        const ttl = await admin.pttl(lock.keyOf("k"));
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(100);
+        expect(await admin.get(lock.keyOf("k"))).toMatch(/^released:/);
+        // A process stalled past the linger between its miss and its lock attempt takes the lock at once:
+        // the one case where it may load after the holder (its read was older than the holder's write).
+        await waitFor(async () => (await admin.exists(lock.keyOf("k"))) === 0, "the marker to expire");
+        expect(await new RedisLock({ client, prefix }).tryAcquire("k", 5_000)).toBeDefined();
+        const none = new RedisLock({ client, prefix: `${unique("lock")}:`, releaseLinger: 0 });
+        await none.release((await none.tryAcquire("k", 5_000))!);
+        expect(await admin.exists(none.keyOf("k"))).toBe(0);
+        expect(() => new RedisLock({ client, releaseLinger: -1 })).toThrow(/releaseLinger/);
       });
 
       it("release is token-checked: an old lease never frees the current holder's lock", async () => {
@@ -61,7 +107,7 @@ describeRedis(
         await lock.release(first);
         expect(await admin.get(lock.keyOf("k"))).toBe(second.token);
         await lock.release(second);
-        expect(await admin.exists(lock.keyOf("k"))).toBe(0);
+        expect(await admin.get(lock.keyOf("k"))).toBe(`released:${second.token}`);
       });
 
       it("falls back to EVAL when the script cache was flushed", async () => {
@@ -69,7 +115,10 @@ describeRedis(
         const lease = (await lock.tryAcquire("k", 5_000))!;
         await admin.script("FLUSH");
         await lock.release(lease);
-        expect(await admin.exists(lock.keyOf("k"))).toBe(0);
+        expect(await admin.get(lock.keyOf("k"))).toBe(`released:${lease.token}`);
+        await admin.script("FLUSH");
+        expect(await lock.tryAcquire("k", 5_000)).toBeUndefined();
+        expect(await lock.tryAcquire("k", 5_000)).toBeDefined();
       });
 
       it("stores glob characters escaped, so a user key is never a pattern", async () => {

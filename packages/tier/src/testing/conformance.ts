@@ -3,6 +3,7 @@ import type { CacheTier, Milliseconds } from "@cachet/tier";
 import { batchCases } from "./cases/batch.js";
 import { closeCases } from "./cases/close.js";
 import { concurrencyCases } from "./cases/concurrency.js";
+import { conditionalCases } from "./cases/conditional.js";
 import { keyCases } from "./cases/keys.js";
 import { roundTripCases } from "./cases/round-trip.js";
 import { sizeCases } from "./cases/size.js";
@@ -11,7 +12,8 @@ import { ttlCases } from "./cases/ttl.js";
 /**
  * Identifies one conformance case; use these in {@link ConformanceTarget.exclude}.
  *
- * Groups: `round-trip`, `ttl`, `keys`, `concurrency`, `batch`, `size`, `close`.
+ * Groups: `round-trip`, `ttl`, `keys`, `concurrency`, `batch`, `size`, `close`, and `conditional`
+ * (only for targets that declare {@link ConformanceTarget.conditionalWrites}).
  */
 export type ConformanceCaseId =
   // round-trip
@@ -45,7 +47,17 @@ export type ConformanceCaseId =
   | "size"
   // close (optional method)
   | "close-rejects"
-  | "close-idempotent";
+  | "close-idempotent"
+  // conditional (optional capability)
+  | "conditional-read"
+  | "conditional-write"
+  | "conditional-conflict"
+  | "conditional-invalidate"
+  | "conditional-tombstone"
+  | "conditional-token-expiry"
+  | "conditional-concurrent"
+  | "conditional-clear"
+  | "conditional-batch";
 
 /**
  * Keys accepted by {@link ConformanceTarget.exclude}: a case id, or `"batch"` (the three batch
@@ -117,6 +129,15 @@ export interface ConformanceTarget<K = string, V = string> {
    */
   defaultTtl?: Milliseconds | null;
   /**
+   * Declares that the tier offers the optional conditional-writes capability
+   * (`tier.conditionalWrites`), which adds the `conditional-*` cases; without it they are not
+   * generated at all. The tier's `tombstoneTtl` should exceed the few minutes of ttl the cases
+   * write with, and a backend that expires tombstones on its own clock (Redis) passes the
+   * token-expiry case through its tombstone, since the kit cannot move that clock.
+   * @default false
+   */
+  conditionalWrites?: boolean;
+  /**
    * Cases the tier cannot meet, each with the reason shown in the case's name. A tier without an
    * optional method must exclude the cases for it (`size`, `batch`, `close`): the kit cannot
    * inspect the tier before the cases are registered, so such a case fails and tells you to
@@ -149,7 +170,7 @@ export interface CaseDefinition {
   run<K, V>(ctx: CaseContext<K, V>): Promise<void>;
 }
 
-const ALL_CASES: readonly CaseDefinition[] = [
+const BASE_CASES: readonly CaseDefinition[] = [
   ...roundTripCases,
   ...ttlCases,
   ...keyCases,
@@ -158,6 +179,7 @@ const ALL_CASES: readonly CaseDefinition[] = [
   ...sizeCases,
   ...closeCases,
 ];
+const WITH_CONDITIONAL: readonly CaseDefinition[] = [...BASE_CASES, ...conditionalCases];
 
 let namespaceCounter = 0;
 
@@ -186,7 +208,8 @@ let namespaceCounter = 0;
 export function tierConformanceCases<K = string, V = string>(
   target: ConformanceTarget<K, V>,
 ): readonly ConformanceCase[] {
-  return ALL_CASES.map((definition): ConformanceCase => {
+  const definitions = target.conditionalWrites === true ? WITH_CONDITIONAL : BASE_CASES;
+  return definitions.map((definition): ConformanceCase => {
     const group = definition.name.slice(0, definition.name.indexOf(":"));
     const skip =
       target.exclude?.[definition.id] ??
