@@ -65,8 +65,23 @@ export interface CacheTier<K, V> {
   invalidateMany?(keys: readonly K[]): Promise<void>;
 
   /**
+   * Called by a cache when this tier becomes one of its tiers, before any other call from that
+   * cache, with the cache's name. A tier over a shared store derives its default namespace from it
+   * (`RedisTier` without a `prefix` stores under `cachet:<cacheName>`), so that two caches never
+   * share keys unless told to. A tier attached a second time under another name throws
+   * `INVALID_OPTION`: one such tier serves one cache.
+   */
+  attach?(context: TierAttachContext): void;
+
+  /**
    * Releases connections and timers this tier owns. Idempotent. Later calls reject with code
    * `CLOSED`. A tier never closes a client it was handed by the user.
    */
   close?(): Promise<void>;
+}
+
+/** What a cache tells a tier in {@link CacheTier.attach}. */
+export interface TierAttachContext {
+  /** The cache's name (the builder's `.name(...)`, `"cache"` by default). */
+  readonly cacheName: string;
 }

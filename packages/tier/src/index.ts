@@ -1,11 +1,15 @@
 // Entries and the tier contract
 export { CacheEntry, isCacheEntry } from "./cache-entry.js";
 export type { CacheEntryOptions } from "./cache-entry.js";
-export type { CacheTier } from "./cache-tier.js";
+export type { CacheTier, TierAttachContext } from "./cache-tier.js";
 
 // Errors
 export { CacheError, isCacheError } from "./cache-error.js";
 export type { CacheErrorCode, CacheErrorOptions } from "./cache-error.js";
+
+// Options checks
+export { assertKnownOptions, closestKey } from "./options.js";
+export type { KnownOptionsContext } from "./options.js";
 
 // Time
 export { systemClock } from "./clock.js";

@@ -1,16 +1,17 @@
 import { createHash, randomBytes } from "node:crypto";
-import { CacheError, toMilliseconds } from "@cachet/tier";
+import { CacheError, assertKnownOptions, toMilliseconds } from "@cachet/tier";
 import type { DistributedLock, Duration, LockLease, Milliseconds } from "@cachet/tier";
-import type { IORedisClient, ResolvedClient } from "../bus/ioredis-client.js";
-import { checkClientOption, closeConnection, describeError, resolveClient } from "../bus/ioredis-client.js";
+import type { RedisConnectionInput, ResolvedConnection } from "../connection/resolve-connection.js";
+import { checkClientOption, describeError, resolveConnection } from "../connection/resolve-connection.js";
 
 /** Options for {@link RedisLock}. */
 export interface RedisLockOptions {
   /**
-   * The Redis connection: an ioredis `Redis` or `Cluster` you made (never closed by the lock), or
-   * a `redis://` URL (the lock creates a client and closes it in `close()`).
+   * The Redis connection: an ioredis `Redis` or `Cluster`, or a connected node-redis client or
+   * cluster, that you made (never closed by the lock), or a `redis://` URL (the lock creates an
+   * ioredis client, reports its connection errors to `onError`, and closes it in `close()`).
    */
-  client: IORedisClient | string;
+  client: RedisConnectionInput;
   /** Prefix of the lock keys; a lock for `key` is stored at `<prefix><escaped key>`. @default "cachet:lock:" */
   prefix?: string;
   /**
@@ -19,12 +20,16 @@ export interface RedisLockOptions {
    * @default 500
    */
   commandTimeout?: Duration;
+  /**
+   * Receives the connection errors of a client the lock created from a URL (the lock's calls
+   * report their own failures by rejecting). Without it they are dropped, never printed.
+   * Exceptions thrown here are ignored.
+   */
+  onError?: (error: CacheError) => void;
 }
 
 const LOCK_NAME = "redis-lock";
-
-/** ioredis statuses before the first "ready"; later outages go through "reconnecting". */
-const FIRST_CONNECT = new Set(["wait", "connecting", "connect"]);
+const KNOWN_OPTIONS = ["client", "prefix", "commandTimeout", "onError"];
 
 /** Deletes the key only while it still holds the caller's token (a lease that expired is not freed twice). */
 const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
@@ -49,8 +54,9 @@ export function escapeLockKey(key: string): string {
  * Not Redlock: with a failover, a lease can be granted twice; for a cache stampede that costs one
  * extra load, never a wrong value.
  *
- * `tryAcquire` rejects at once when the connection is not ready (instead of waiting in ioredis's
- * offline queue), and after `commandTimeout`; the cache then loads locally.
+ * `tryAcquire` rejects at once when a connection that was up is lost (instead of waiting in the
+ * client's offline queue), and after `commandTimeout`; the cache then loads locally. Works with
+ * ioredis and node-redis clients alike.
  *
  * @example
  * const cache = Cache.builder<string, User>()
@@ -63,7 +69,7 @@ export function escapeLockKey(key: string): string {
  */
 export class RedisLock implements DistributedLock {
   readonly #prefix: string;
-  readonly #resolved: Promise<ResolvedClient>;
+  readonly #resolved: Promise<ResolvedConnection>;
   readonly #timeout: Milliseconds;
   #closed = false;
 
@@ -71,6 +77,7 @@ export class RedisLock implements DistributedLock {
     if (typeof options !== "object" || options === null) {
       throw new CacheError("INVALID_OPTION", "`options` must be an object", { tier: LOCK_NAME });
     }
+    assertKnownOptions(options, KNOWN_OPTIONS, { owner: "RedisLock", tier: LOCK_NAME });
     checkClientOption(options.client, LOCK_NAME);
     const prefix = options.prefix ?? "cachet:lock:";
     if (typeof prefix !== "string") {
@@ -78,7 +85,19 @@ export class RedisLock implements DistributedLock {
     }
     this.#prefix = prefix;
     this.#timeout = toMilliseconds(options.commandTimeout ?? 500, "commandTimeout", false);
-    this.#resolved = resolveClient(options.client, LOCK_NAME);
+    const onError = options.onError;
+    this.#resolved = resolveConnection(options.client, LOCK_NAME, (error) => {
+      try {
+        onError?.(
+          new CacheError("TIER_FAILURE", `lock connection error: ${describeError(error)}`, {
+            tier: LOCK_NAME,
+            cause: error,
+          }),
+        );
+      } catch {
+        // A throwing callback must not break the lock.
+      }
+    });
     this.#resolved.catch(() => undefined);
   }
 
@@ -99,7 +118,8 @@ export class RedisLock implements DistributedLock {
       });
     }
     const token = randomBytes(16).toString("base64url");
-    const reply = await this.#call("SET", [this.keyOf(key), token, "NX", "PX", String(lease)]);
+    const redisKey = this.keyOf(key);
+    const reply = await this.#call("SET", [redisKey, token, "NX", "PX", String(lease)], redisKey);
     return reply === "OK" ? { key, token } : undefined;
   }
 
@@ -109,12 +129,13 @@ export class RedisLock implements DistributedLock {
    * @throws {CacheError} as {@link RedisLock.tryAcquire}.
    */
   async release(lease: LockLease): Promise<void> {
-    const args = ["1", this.keyOf(lease.key), lease.token];
+    const redisKey = this.keyOf(lease.key);
+    const args = ["1", redisKey, lease.token];
     try {
-      await this.#call("EVALSHA", [RELEASE_SHA, ...args]);
+      await this.#call("EVALSHA", [RELEASE_SHA, ...args], redisKey);
     } catch (error) {
       if (!/NOSCRIPT/.test(describeError(error))) throw error;
-      await this.#call("EVAL", [RELEASE_SCRIPT, ...args]);
+      await this.#call("EVAL", [RELEASE_SCRIPT, ...args], redisKey);
     }
   }
 
@@ -123,21 +144,20 @@ export class RedisLock implements DistributedLock {
     if (this.#closed) return;
     this.#closed = true;
     const resolved = await this.#resolved.catch(() => undefined);
-    if (resolved?.owned === true) await closeConnection(resolved.client);
+    if (resolved?.owned === true) await resolved.connection.close().catch(() => undefined);
   }
 
-  async #call(command: string, args: string[]): Promise<unknown> {
+  async #call(command: string, args: string[], key: string): Promise<unknown> {
     if (this.#closed) throw new CacheError("CLOSED", "the lock is closed", { tier: LOCK_NAME });
-    const { client } = await this.#resolved;
+    const { connection } = await this.#resolved;
     // A first connection still being made is worth waiting for (within the timeout); a connection
     // that was lost is not: the cache should load locally at once.
-    if (!FIRST_CONNECT.has(client.status) && client.status !== "ready") {
+    const status = connection.status();
+    if (status !== "ready" && status !== "connecting") {
       throw new CacheError(
         "TIER_FAILURE",
-        `the Redis connection is down (ioredis status "${client.status}")`,
-        {
-          tier: LOCK_NAME,
-        },
+        `the Redis connection is ${status === "down" ? "down" : "closed"} (${connection.kind})`,
+        { tier: LOCK_NAME },
       );
     }
     let timer: NodeJS.Timeout | undefined;
@@ -151,7 +171,7 @@ export class RedisLock implements DistributedLock {
       );
     });
     try {
-      return await Promise.race([client.call(command, ...args), timeout]);
+      return await Promise.race([connection.call([command, ...args], key), timeout]);
     } catch (error) {
       if (error instanceof CacheError) throw error;
       throw new CacheError("TIER_FAILURE", `${command} failed: ${describeError(error)}`, {
