@@ -21,6 +21,7 @@ const CLIENTS_5 = [
   "cluster",
   "units",
   "client-versions",
+  "mistakes",
   "coherence/bus",
   "coherence/lock-and-streams",
   "coherence/node-redis",

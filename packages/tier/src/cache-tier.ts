@@ -84,4 +84,10 @@ export interface CacheTier<K, V> {
 export interface TierAttachContext {
   /** The cache's name (the builder's `.name(...)`, `"cache"` by default). */
   readonly cacheName: string;
+  /**
+   * False when the cache kept the default name: every such cache has the same one, so a tier must
+   * not derive a namespace from it (`RedisTier` then throws `INVALID_OPTION` asking for a prefix
+   * or a name).
+   */
+  readonly isNamed: boolean;
 }
