@@ -110,7 +110,7 @@ const BUS_NAME = "redis-bus";
  * const redis = new Redis();
  * const cache = Cache.builder<string, User>()
  *   .memory({ maxEntries: 10_000 })
- *   .fallback(Cache.builder<string, User>().storage(new RedisTier({ client: redis })))
+ *   .fallback(Cache.builder<string, User>().storage(new RedisTier({ client: redis, prefix: "users" })))
  *   .bus(new RedisBus({ client: redis, transport: "stream" }))
  *   .build();
  *

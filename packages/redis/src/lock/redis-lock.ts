@@ -61,7 +61,7 @@ export function escapeLockKey(key: string): string {
  * @example
  * const cache = Cache.builder<string, User>()
  *   .memory({ maxEntries: 10_000 })
- *   .fallback(Cache.builder<string, User>().storage(new RedisTier({ client: redis })))
+ *   .fallback(Cache.builder<string, User>().storage(new RedisTier({ client: redis, prefix: "users" })))
  *   .distributedStampedeProtection({ lock: new RedisLock({ client: redis }), lease: 5_000 })
  *   .build();
  *
