@@ -131,13 +131,13 @@ class IORedisConnection implements RedisConnection {
   constructor(client: IORedisClient) {
     this.#client = client;
     this.isCluster = client.isCluster === true;
+    // No listener on the user's client (it would outlive the bus or lock that wraps it): readiness
+    // is noted whenever the status is read, which is enough to tell a first connection apart.
     this.#wasReady = client.status === "ready";
-    client.on("ready", () => {
-      this.#wasReady = true;
-    });
   }
 
   status(): ConnectionStatus {
+    if (this.#client.status === "ready") this.#wasReady = true;
     return statusOf(this.#client, this.#wasReady);
   }
 

@@ -147,17 +147,19 @@ class NodeRedisConnection implements RedisConnection {
       const standalone = client as Client;
       this.isCluster = false;
       this.#client = standalone;
+      // No listener on the user's client (it would outlive the bus or lock that wraps it):
+      // readiness is noted whenever the status is read.
       this.#wasReady = standalone.isReady;
-      standalone.on("ready", () => {
-        this.#wasReady = true;
-      });
     }
   }
 
   status(): ConnectionStatus {
     if (this.#cluster) return this.#cluster.isOpen ? "ready" : "closed";
     const client = this.#client!;
-    if (client.isReady) return "ready";
+    if (client.isReady) {
+      this.#wasReady = true;
+      return "ready";
+    }
     // A client its owner never connected (or closed) takes no commands at all.
     if (!client.isOpen) return "closed";
     return this.#wasReady ? "down" : "connecting";
