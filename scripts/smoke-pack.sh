@@ -9,8 +9,10 @@
 #    optional peers such as ioredis, so subpaths like `@cachet/core/redis` can load), and load every
 #    entry of every `exports` map from both `require` and `import`, checking a few known names, that
 #    each entry has named exports and that both builds export the same names.
-# 4. A tiny TypeScript consumer of every entry is type-checked in each project: module NodeNext in the
-#    ESM one, module CommonJS + moduleResolution Node10 in the CJS one.
+# 4. A tiny TypeScript consumer of every entry is type-checked in each project, with the workspace's
+#    TypeScript 5.x (module NodeNext in the ESM one, module CommonJS + moduleResolution Node10 in the
+#    CJS one) and with TypeScript 7 (`typescript@7`, installed in the temp dir; its binary is `tsc`),
+#    which dropped Node10 resolution, so its CJS check uses module NodeNext in the CommonJS project.
 #
 # Usage: bash scripts/smoke-pack.sh   (or `pnpm smoke:pack`). SMOKE_KEEP=1 keeps the temp dir.
 set -euo pipefail
@@ -40,6 +42,7 @@ quiet() {
 
 NPM_FLAGS=(--no-audit --no-fund --no-package-lock --prefer-offline --loglevel=error)
 TSC=(node "$ROOT/node_modules/typescript/bin/tsc")
+TS7_SPEC="${SMOKE_TS7:-typescript@7}"
 
 # --- plan: published packages, their entries, known exports, optional peers ---------------------
 node - "$ROOT" >"$TMP/plan.json" <<'EOF'
@@ -332,4 +335,32 @@ EOF
 log "CJS project: tsc --noEmit (module CommonJS, moduleResolution Node10)"
 (cd "$CJS" && "${TSC[@]}" --noEmit -p tsconfig.json)
 
-log "passed: ${#TARBALL[@]} packages, ${#ALL_SPECS[@]} entries, from require and import, in ESM and CJS projects"
+# --- the same consumers under TypeScript 7 ------------------------------------------------------
+TS7="$TMP/ts7"
+mkdir -p "$TS7"
+echo '{ "name": "cachet-smoke-ts7", "private": true, "version": "0.0.0" }' >"$TS7/package.json"
+(cd "$TS7" && quiet npm install "${NPM_FLAGS[@]}" "$TS7_SPEC")
+TSC7=("$TS7/node_modules/.bin/tsc")
+log "TypeScript $("${TSC7[@]}" --version | sed 's/^Version //')"
+log "ESM project: tsc 7 --noEmit (module NodeNext)"
+(cd "$ESM" && "${TSC7[@]}" --noEmit -p tsconfig.json)
+# TypeScript 7 removed `moduleResolution: node10`; a CommonJS project uses NodeNext, which resolves
+# through the `require` conditions because the project's package.json says "type": "commonjs".
+cat >"$CJS/tsconfig.ts7.json" <<'EOF'
+{
+  "compilerOptions": {
+    "module": "NodeNext",
+    "moduleResolution": "NodeNext",
+    "target": "ES2022",
+    "strict": true,
+    "noEmit": true,
+    "skipLibCheck": false,
+    "types": ["node"]
+  },
+  "files": ["consumer.ts"]
+}
+EOF
+log "CJS project: tsc 7 --noEmit (module NodeNext in a CommonJS package)"
+(cd "$CJS" && "${TSC7[@]}" --noEmit -p tsconfig.ts7.json)
+
+log "passed: ${#TARBALL[@]} packages, ${#ALL_SPECS[@]} entries, from require and import, in ESM and CJS projects, type-checked with TypeScript 5 and 7"

@@ -21,7 +21,8 @@ export { ENVELOPE_MAGIC, ENVELOPE_VERSION } from "./envelope.js";
 // Coherence
 export { RedisBus } from "./bus/redis-bus.js";
 export type { RedisBusOptions } from "./bus/redis-bus.js";
-export type { IORedisClient } from "./bus/ioredis-client.js";
+export type { IORedisClient } from "./connection/ioredis-connection.js";
+export type { RedisConnectionInput } from "./connection/resolve-connection.js";
 export { RedisLock } from "./lock/redis-lock.js";
 export type { RedisLockOptions } from "./lock/redis-lock.js";
 export { RedisStreams } from "./streams/redis-streams.js";

@@ -1,12 +1,13 @@
 import {
   CacheEntry,
   CacheError,
+  assertKnownOptions,
   isCacheError,
   structuredCodec,
   systemClock,
   toMilliseconds,
 } from "@cachet/tier";
-import type { CacheTier, Clock, Codec, ConditionalWrites, Duration, Milliseconds } from "@cachet/tier";
+import type { CacheTier, Clock, Codec, ConditionalWrites, Duration, Milliseconds, TierAttachContext } from "@cachet/tier";
 import type { DecodedVersioned } from "./conditional-write.js";
 import { countEntries, RedisConditionalWrites, tombstoneTtlOf, writeVersioned } from "./conditional-write.js";
 import type { RedisConnectOptions } from "./connect-options.js";
@@ -44,7 +45,11 @@ export interface RedisTierOptions<K = string, V = unknown> {
    * `size()` touch only keys under it. Two tiers with the same prefix on one server share entries.
    * A prefix with a hash tag such as `"{app}"` puts every key in one Cluster slot (and on one node):
    * batch commands become single commands, but nothing is spread over the cluster.
-   * @default "cachet"
+   *
+   * Without it, the tier takes `cachet.<cache name>` when a named cache attaches it (see
+   * {@link RedisTier.attach}), so two caches never share keys by accident; until then (or used on
+   * its own) its keyed calls reject with `INVALID_OPTION`.
+   * @default `cachet.<cache name>`, from the cache the tier is attached to
    */
   prefix?: string;
   /**
@@ -79,6 +84,15 @@ export interface RedisTierOptions<K = string, V = unknown> {
   /** Keys asked for per SCAN page in `clear()` and `size()`. @default 1000 */
   scanCount?: number;
   /**
+   * Fail fast while the client has never connected: a call made before the first connection is
+   * up rejects at once with `TIER_FAILURE` (like ioredis `enableOfflineQueue: false`), instead of
+   * waiting up to `commandTimeout` for it. Useful when Redis may be down at boot: the cache serves
+   * from L1 and the loader without each first call paying the full timeout until the circuit
+   * breaker opens. The connection attempt goes on in the background either way.
+   * @default false
+   */
+  failFastBeforeConnect?: boolean;
+  /**
    * Receives events that do not fail a call: unreadable bytes under the prefix, errors of the
    * client the tier owns. Exceptions thrown by the callback are ignored.
    */
@@ -97,6 +111,21 @@ export interface RedisTierOptions<K = string, V = unknown> {
 }
 
 const DEFAULT_COMMAND_TIMEOUT = 1_000;
+
+const KNOWN_OPTIONS = [
+  "client",
+  "prefix",
+  "codec",
+  "ttl",
+  "clock",
+  "commandTimeout",
+  "name",
+  "serializeKey",
+  "scanCount",
+  "failFastBeforeConnect",
+  "conditionalWrites",
+  "onEvent",
+];
 
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -122,7 +151,11 @@ function describeError(error: unknown): string {
  */
 export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   readonly name: string;
-  readonly #prefix: string;
+  /** Escaped prefix; `undefined` until a named cache attaches a tier built without one. */
+  #prefix: string | undefined;
+  /** Name of the cache that gave this tier its prefix, when it did. */
+  #attachedTo: string | undefined;
+  readonly #failFastBeforeConnect: boolean;
   readonly #codec: Codec<V>;
   readonly #codecName: string;
   readonly #ttl: Milliseconds | undefined;
@@ -143,20 +176,22 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   readonly conditionalWrites: ConditionalWrites<K, V> | undefined;
 
   /**
-   * @throws CacheError `INVALID_OPTION` for a missing client, an empty prefix, a bad URL, or a
-   * non-positive `commandTimeout` or `scanCount`.
+   * @throws CacheError `INVALID_OPTION` for a missing client, an empty prefix, a bad URL, a
+   * non-positive `commandTimeout` or `scanCount`, or an unknown option key (`prefx`).
    */
   constructor(options: RedisTierOptions<K, V>) {
+    assertKnownOptions(options, KNOWN_OPTIONS, { owner: "RedisTier", tier: options?.name ?? "redis" });
     const name = options.name ?? "redis";
     if (typeof name !== "string" || name === "") {
       throw new CacheError("INVALID_OPTION", "`name` must be a non-empty string");
     }
     this.name = name;
-    const prefix = options.prefix ?? "cachet";
-    if (typeof prefix !== "string" || prefix === "") {
+    const prefix = options.prefix;
+    if (prefix !== undefined && (typeof prefix !== "string" || prefix === "")) {
       throw new CacheError("INVALID_OPTION", "`prefix` must be a non-empty string", { tier: name });
     }
-    this.#prefix = escapePrefix(prefix);
+    this.#prefix = prefix === undefined ? undefined : escapePrefix(prefix);
+    this.#failFastBeforeConnect = options.failFastBeforeConnect === true;
     this.#codec = options.codec ?? structuredCodec;
     this.#codecName = this.#codec.name ?? "";
     this.#ttl = options.ttl === undefined ? undefined : toMilliseconds(options.ttl, "ttl");
@@ -239,6 +274,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
    * strings).
    */
   redisKey(key: K): string {
+    const prefix = this.#requirePrefix();
     let text: string;
     if (this.#serializeKey) text = this.#serializeKey(key);
     else if (typeof key === "string") text = key;
@@ -249,7 +285,46 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         { tier: this.name },
       );
     }
-    return `${this.#prefix}:${encodeKeyPart(text)}`;
+    return `${prefix}:${encodeKeyPart(text)}`;
+  }
+
+  /**
+   * Called by a cache that takes this tier (the {@link CacheTier.attach} hook). A tier built
+   * without `prefix` stores under `cachet.<cacheName>` from then on, so caches with different
+   * names never share keys. A tier with an explicit `prefix` keeps it.
+   *
+   * @throws CacheError `INVALID_OPTION` when the tier has no `prefix` and the cache has no name
+   * of its own (every unnamed cache would share one namespace), or when it was already attached to
+   * a cache of another name.
+   */
+  attach(context: TierAttachContext): void {
+    if (this.#prefix !== undefined && this.#attachedTo === undefined) return;
+    if (this.#attachedTo !== undefined) {
+      if (this.#attachedTo === context.cacheName) return;
+      throw new CacheError(
+        "INVALID_OPTION",
+        `tier "${this.name}" has no \`prefix\` and already stores cache "${this.#attachedTo}"; give each cache its own RedisTier, or set \`prefix\``,
+        { tier: this.name },
+      );
+    }
+    if (!context.isNamed) {
+      throw new CacheError(
+        "INVALID_OPTION",
+        `tier "${this.name}" needs a \`prefix\`, or the cache a name (\`.name("users")\`): unnamed caches would share keys`,
+        { tier: this.name },
+      );
+    }
+    this.#prefix = escapePrefix(`cachet.${context.cacheName}`);
+    this.#attachedTo = context.cacheName;
+  }
+
+  #requirePrefix(): string {
+    if (this.#prefix !== undefined) return this.#prefix;
+    throw new CacheError(
+      "INVALID_OPTION",
+      `tier "${this.name}" has no \`prefix\`: set one, or let a named cache attach the tier (it then uses \`cachet.<cache name>\`)`,
+      { tier: this.name },
+    );
   }
 
   get(key: K): Promise<CacheEntry<V> | undefined> {
@@ -522,7 +597,19 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     if (adapter === undefined) return this.#pendingAdapter!.then(() => this.#start(operation, work));
     try {
       const ready = adapter.whenReady();
-      return ready === undefined ? work(adapter) : ready.then(() => work(adapter));
+      if (ready === undefined) return work(adapter);
+      if (this.#failFastBeforeConnect) {
+        // The first connection goes on in the background; this call does not wait for it.
+        ready.catch(() => undefined);
+        return Promise.reject(
+          new CacheError(
+            "TIER_FAILURE",
+            `\`${operation}\` on tier "${this.name}": Redis is not connected yet (\`failFastBeforeConnect\`)`,
+            { tier: this.name },
+          ),
+        );
+      }
+      return ready.then(() => work(adapter));
     } catch (error) {
       return Promise.reject(this.#wrap(operation, error));
     }
@@ -558,7 +645,12 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
 
   /** SCANs this tier's prefix page by page; each page (and `onKeys`) gets `commandTimeout`. */
   #scan(operation: string, onKeys: (redis: RedisAdapter, keys: Buffer[]) => Promise<void>): Promise<void> {
-    const pattern = `${escapeGlob(this.#prefix)}:*`;
+    let pattern: string;
+    try {
+      pattern = `${escapeGlob(this.#requirePrefix())}:*`;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       let settled = false;

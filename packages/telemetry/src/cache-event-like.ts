@@ -28,4 +28,11 @@ export interface InstrumentedCacheLike {
   readonly tiers: readonly string[];
   /** Approximate entry count of each tier, `undefined` where a tier cannot tell. */
   sizes(): Promise<readonly (number | undefined)[]>;
+  /**
+   * Approximate entry count of the tier at `index` (outermost first) alone, `undefined` where it
+   * cannot tell. When present, `cache.size` counts only the tiers it reports; without it, every
+   * tier is counted through {@link InstrumentedCacheLike.sizes}, at most once per
+   * `sharedSizeMaxAge`.
+   */
+  sizeOf?(index: number): Promise<number | undefined>;
 }

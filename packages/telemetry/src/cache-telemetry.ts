@@ -12,7 +12,8 @@ import type {
   TracerProvider,
   UpDownCounter,
 } from "@opentelemetry/api";
-import { CacheError, isCacheError } from "@cachet/tier";
+import { CacheError, assertKnownOptions, isCacheError, toMilliseconds } from "@cachet/tier";
+import type { Duration } from "@cachet/tier";
 import {
   ATTR_CACHE_ACTIVITY,
   ATTR_CACHE_BACKGROUND,
@@ -31,6 +32,7 @@ import {
   SPAN_CACHE_TIER,
 } from "./attributes.js";
 import type { CacheEventLike, InstrumentedCacheLike, TracedCallLike } from "./cache-event-like.js";
+import { TierSizeSampler } from "./tier-sizes.js";
 
 /** Name under which meters and tracers are obtained from a provider or the global API. */
 const INSTRUMENTATION_SCOPE = "@cachet/telemetry";
@@ -92,7 +94,29 @@ export interface CacheTelemetryOptions {
    * @default `performance` (monotonic, sub-millisecond)
    */
   clock?: TelemetryClock | undefined;
+  /**
+   * Which tiers `cache.size` reports. `"first"`: the first tier only (the in-process L1, counted
+   * in O(1) at each collection). `"all"`: shared tiers too. Counting a shared tier can be costly
+   * (`RedisTier` SCANs its prefix), so those counts are reused for `sharedSizeMaxAge` and then
+   * refreshed in the background; a scrape waits for a shared count only the first time.
+   * @default "first"
+   */
+  sizes?: "first" | "all" | undefined;
+  /** How long a shared tier's count is reused (see `sizes`). Measured on `clock`. @default 60_000 (1 minute) */
+  sharedSizeMaxAge?: Duration | undefined;
 }
+
+const KNOWN_OPTIONS = [
+  "meter",
+  "meterProvider",
+  "tracer",
+  "tracerProvider",
+  "spans",
+  "includeKeys",
+  "clock",
+  "sizes",
+  "sharedSizeMaxAge",
+];
 
 /**
  * The hooks {@link cacheTelemetry} returns. The object is a `CacheInstrumentation` for
@@ -146,6 +170,8 @@ export function cacheTelemetry(options: CacheTelemetryOptions = {}): CacheTeleme
   const clock: TelemetryClock = options.clock ?? performance;
   const instruments = createInstruments(meter);
   const gauges = new Map<InstrumentedCacheLike, ObservableCallback>();
+  const allSizes = options.sizes === "all";
+  const sharedSizeMaxAge = toMilliseconds(options.sharedSizeMaxAge ?? 60_000, "sharedSizeMaxAge");
 
   const onEvent = (event: CacheEventLike): void => {
     try {
@@ -221,9 +247,10 @@ export function cacheTelemetry(options: CacheTelemetryOptions = {}): CacheTeleme
   const attach = (cache: InstrumentedCacheLike): void => {
     try {
       if (gauges.has(cache)) return;
+      const sampler = new TierSizeSampler(cache, { all: allSizes, maxAge: sharedSizeMaxAge, clock });
       const callback: ObservableCallback = async (result) => {
         try {
-          const sizes = await cache.sizes();
+          const sizes = await sampler.sample();
           const tiers = cache.tiers;
           for (let i = 0; i < tiers.length; i++) {
             const size = sizes[i];
@@ -287,7 +314,7 @@ function createInstruments(meter: Meter): Instruments {
       unit: "{loader}",
     }),
     size: meter.createObservableGauge(METRIC_CACHE_SIZE, {
-      description: "Approximate number of entries in each cache tier that can count them",
+      description: "Approximate number of entries in the first cache tier (and, when asked for, the others)",
       unit: "{entry}",
     }),
   };
@@ -369,7 +396,11 @@ function keyText(key: unknown): string {
 
 function validate(options: CacheTelemetryOptions): void {
   if (typeof options !== "object" || options === null) throw invalid("`options` must be an object");
-  const { meter, meterProvider, tracer, tracerProvider, spans, includeKeys, clock } = options;
+  assertKnownOptions(options, KNOWN_OPTIONS, { owner: "cacheTelemetry" });
+  assertKnownOptions(options.spans, ["loader", "tiers"], { owner: "cacheTelemetry", path: "spans" });
+  const { meter, meterProvider, tracer, tracerProvider, spans, includeKeys, clock, sizes } = options;
+  if (sizes !== undefined && sizes !== "first" && sizes !== "all")
+    throw invalid('`sizes` must be "first" or "all"');
   if (meter !== undefined && typeof meter.createCounter !== "function")
     throw invalid("`meter` must be an OpenTelemetry Meter");
   if (meterProvider !== undefined && typeof meterProvider.getMeter !== "function")

@@ -292,7 +292,7 @@ describe("cache.loader.active and cache.loader.duration", () => {
 });
 
 describe("cache.size", () => {
-  it("observes each tier's entry count while attached, and stops after close", async () => {
+  it("reports the first tier by default, never counting the shared one, and stops after close", async () => {
     s = scenario();
     const { cache, otel } = s;
     await cache.insert("a", "1");
@@ -300,28 +300,95 @@ describe("cache.size", () => {
     await cache.insert("c", "3");
     await cache.invalidate("c");
 
+    expect(await otel.values("cache.size")).toEqual({ "cache.name=users,cache.tier=memory": 2 });
+    expect((await otel.metrics()).get("cache.size")?.descriptor.unit).toBe("{entry}");
+    await cache.close();
+    const sizes = jest.spyOn(cache, "sizes");
+    await otel.metrics();
+    expect(sizes).not.toHaveBeenCalled(); // detached: no longer asked
+  });
+
+  it('with `sizes: "all"`, reports shared tiers too, counted at most once per sharedSizeMaxAge', async () => {
+    s = scenario((b) => b, { sizes: "all", sharedSizeMaxAge: 60_000 });
+    const { cache, otel, clock } = s;
+    await cache.insert("a", "1");
+    expect(await otel.values("cache.size")).toEqual({
+      "cache.name=users,cache.tier=memory": 1,
+      "cache.name=users,cache.tier=mock": 1,
+    });
+    await cache.insert("b", "2");
+    const sizes = jest.spyOn(cache, "sizes");
+    // Within the max age: the sample is reused, nothing is counted again.
+    clock.advance(30_000);
+    expect(await otel.values("cache.size")).toEqual({
+      "cache.name=users,cache.tier=memory": 1,
+      "cache.name=users,cache.tier=mock": 1,
+    });
+    expect(sizes).not.toHaveBeenCalled();
+    // Past it: this scrape gets the old figure at once and refreshes in the background.
+    clock.advance(30_000);
+    await otel.metrics();
+    expect(sizes).toHaveBeenCalledTimes(1);
     expect(await otel.values("cache.size")).toEqual({
       "cache.name=users,cache.tier=memory": 2,
       "cache.name=users,cache.tier=mock": 2,
     });
-    expect((await otel.metrics()).get("cache.size")?.descriptor.unit).toBe("{entry}");
+  });
 
-    const sizes = jest.spyOn(cache, "sizes");
+  it("counts only what it reports when the cache can count one tier (sizeOf)", async () => {
+    const otel = new TestOtel();
+    let now = 0;
+    const counted: number[] = [];
+    const cache = {
+      name: "c",
+      tiers: ["memory", "redis"],
+      sizes: jest.fn(() => Promise.resolve([0, 0])),
+      sizeOf: (index: number) => {
+        counted.push(index);
+        return Promise.resolve(index === 0 ? 3 : 500_000);
+      },
+    };
+    const first = cacheTelemetry({ meter: otel.meter, clock: { now: () => now } });
+    first.attach(cache);
+    expect(await otel.values("cache.size")).toEqual({ "cache.name=c,cache.tier=memory": 3 });
+    expect(counted).toEqual([0]); // the shared tier is never counted by default
+    first.detach(cache);
+
+    counted.length = 0;
+    const all = cacheTelemetry({
+      meter: otel.meter,
+      sizes: "all",
+      sharedSizeMaxAge: "1m",
+      clock: { now: () => now },
+    });
+    all.attach(cache);
     await otel.metrics();
-    expect(sizes).toHaveBeenCalledTimes(1);
-    await cache.close();
     await otel.metrics();
-    expect(sizes).toHaveBeenCalledTimes(1); // detached: no longer asked
+    expect(counted).toEqual([0, 1, 0]); // the shared count is reused within a minute
+    now += 60_000;
+    expect(await otel.values("cache.size")).toEqual({
+      "cache.name=c,cache.tier=memory": 3,
+      "cache.name=c,cache.tier=redis": 500_000,
+    });
+    expect(counted).toEqual([0, 1, 0, 0, 1]);
+    expect(cache.sizes).not.toHaveBeenCalled();
+    await otel.shutdown();
   });
 
   it("removes exactly the detached cache's callback", async () => {
     const otel = new TestOtel();
     const telemetry = cacheTelemetry({ meter: otel.meter });
-    const one = { name: "one", tiers: ["memory"], sizes: jest.fn(() => Promise.resolve([5])) };
+    const one = {
+      name: "one",
+      tiers: ["memory"],
+      sizeOf: jest.fn(() => Promise.resolve(5)),
+      sizes: jest.fn(),
+    };
     const two = {
       name: "two",
       tiers: ["memory", "redis"],
-      sizes: jest.fn(() => Promise.resolve([1, undefined])),
+      sizeOf: jest.fn(() => Promise.resolve(1)),
+      sizes: jest.fn(),
     };
     telemetry.attach(one);
     telemetry.attach(one); // a second attach of the same cache is ignored
@@ -330,12 +397,12 @@ describe("cache.size", () => {
       "cache.name=one,cache.tier=memory": 5,
       "cache.name=two,cache.tier=memory": 1,
     });
-    expect(one.sizes).toHaveBeenCalledTimes(1);
+    expect(one.sizeOf).toHaveBeenCalledTimes(1);
 
     telemetry.detach(one);
     await otel.metrics();
-    expect(one.sizes).toHaveBeenCalledTimes(1);
-    expect(two.sizes).toHaveBeenCalledTimes(2);
+    expect(one.sizeOf).toHaveBeenCalledTimes(1);
+    expect(two.sizeOf).toHaveBeenCalledTimes(2);
     await otel.shutdown();
   });
 });

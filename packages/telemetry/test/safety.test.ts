@@ -81,6 +81,17 @@ describe("options", () => {
     ["spans.tiers", { spans: { tiers: "on" as never } }, "`spans.tiers` must be a boolean"],
     ["includeKeys", { includeKeys: "true" as never }, "`includeKeys` must be a boolean"],
     ["clock", { clock: {} as never }, "`clock` must have a `now()` method"],
+    ["sizes", { sizes: "some" as never }, '`sizes` must be "first" or "all"'],
+    [
+      "a misspelled key",
+      { meterprovider: {} } as never,
+      "`meterprovider` is not a cacheTelemetry option; did you mean `meterProvider`?",
+    ],
+    [
+      "a misspelled spans key",
+      { spans: { loaders: true } } as never,
+      "`spans.loaders` is not a cacheTelemetry option; did you mean `spans.loader`?",
+    ],
     [
       "meterProvider",
       { meterProvider: {} as never },

@@ -84,8 +84,29 @@ export interface CacheTier<K, V> {
   onReady?(listener: () => void): () => void;
 
   /**
+   * Called by a cache when this tier becomes one of its tiers, before any other call from that
+   * cache, with the cache's name. A tier over a shared store derives its default namespace from it
+   * (`RedisTier` without a `prefix` stores under `cachet:<cacheName>`), so that two caches never
+   * share keys unless told to. A tier attached a second time under another name throws
+   * `INVALID_OPTION`: one such tier serves one cache.
+   */
+  attach?(context: TierAttachContext): void;
+
+  /**
    * Releases connections and timers this tier owns. Idempotent. Later calls reject with code
    * `CLOSED`. A tier never closes a client it was handed by the user.
    */
   close?(): Promise<void>;
+}
+
+/** What a cache tells a tier in {@link CacheTier.attach}. */
+export interface TierAttachContext {
+  /** The cache's name (the builder's `.name(...)`, `"cache"` by default). */
+  readonly cacheName: string;
+  /**
+   * False when the cache kept the default name: every such cache has the same one, so a tier must
+   * not derive a namespace from it (`RedisTier` then throws `INVALID_OPTION` asking for a prefix
+   * or a name).
+   */
+  readonly isNamed: boolean;
 }

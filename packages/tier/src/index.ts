@@ -1,7 +1,7 @@
 // Entries and the tier contract
 export { CacheEntry, isCacheEntry } from "./cache-entry.js";
 export type { CacheEntryOptions } from "./cache-entry.js";
-export type { CacheTier } from "./cache-tier.js";
+export type { CacheTier, TierAttachContext } from "./cache-tier.js";
 export type {
   ConditionalWriteRefusal,
   ConditionalWriteResult,
@@ -13,6 +13,10 @@ export type {
 // Errors
 export { CacheError, isCacheError } from "./cache-error.js";
 export type { CacheErrorCode, CacheErrorOptions } from "./cache-error.js";
+
+// Options checks
+export { assertKnownOptions, closestKey } from "./options.js";
+export type { KnownOptionsContext } from "./options.js";
 
 // Time
 export { systemClock } from "./clock.js";

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { CacheError, toMilliseconds } from "@cachet/tier";
+import { CacheError, assertKnownOptions, toMilliseconds } from "@cachet/tier";
 import type { BusReconnectInfo, CacheBus, CacheBusMessage, Duration, Milliseconds } from "@cachet/tier";
 import { BUS_FORMAT_VERSION, decodeBusMessage, encodeBusMessage } from "./bus-codec.js";
 import type { BusTransport, TransportHost } from "./bus-transport.js";
-import type { IORedisClient, ResolvedClient } from "./ioredis-client.js";
-import { checkClientOption, closeConnection, describeError, resolveClient } from "./ioredis-client.js";
+import type { RedisConnection } from "../connection/redis-connection.js";
+import type { RedisConnectionInput, ResolvedConnection } from "../connection/resolve-connection.js";
+import { checkClientOption, describeError, resolveConnection } from "../connection/resolve-connection.js";
 import { PubSubTransport } from "./pubsub-transport.js";
 import { RetryQueue } from "./retry-queue.js";
 import { StreamTransport } from "./stream-transport.js";
@@ -12,13 +13,14 @@ import { StreamTransport } from "./stream-transport.js";
 /** Options for {@link RedisBus}. */
 export interface RedisBusOptions {
   /**
-   * The Redis connection used to publish: an ioredis `Redis` or `Cluster` you made (the bus never
-   * closes it), or a `redis://` URL (the bus creates an ioredis client and closes it in `close()`).
+   * The Redis connection used to publish: an ioredis `Redis` or `Cluster`, or a node-redis client
+   * or cluster, that you made (the bus never closes it), or a `redis://` URL (the bus creates an
+   * ioredis client, reports its connection errors to `onError`, and closes it in `close()`).
    * The bus also opens one connection of its own to receive (a duplicate of this one, or for a
    * Cluster a connection to one master node), since a subscribed or blocked connection cannot
-   * carry other commands.
+   * carry other commands. A node-redis client must be connected by you first.
    */
-  client: IORedisClient | string;
+  client: RedisConnectionInput;
   /**
    * - `"pubsub"`: Redis pub/sub. Lowest latency, at-most-once: after a lost connection the
    *   receiver reports `mayHaveMissedMessages: true` and the cache clears its L1.
@@ -64,11 +66,32 @@ export interface RedisBusOptions {
    */
   sendTimeout?: Duration;
   /**
-   * Receives background failures (a lost subscriber connection, a failed read or send). The bus
-   * keeps going: it reconnects, replays or retries by itself. Exceptions thrown here are ignored.
+   * Longest wait of {@link RedisBus.ready} before it rejects with `TIMEOUT`, so that `await
+   * bus.ready()` cannot block a deploy forever while Redis is unreachable. The bus keeps trying in
+   * the background; a later `ready()` call can still resolve.
+   * @default 10_000
+   */
+  readyTimeout?: Duration;
+  /**
+   * Receives background failures (a lost subscriber connection, a failed read or send, and the
+   * connection errors of a client the bus created from a URL). The bus keeps going: it
+   * reconnects, replays or retries by itself. Exceptions thrown here are ignored. Without it,
+   * such errors are dropped (never printed).
    */
   onError?: (error: CacheError) => void;
 }
+
+const KNOWN_OPTIONS = [
+  "client",
+  "transport",
+  "channel",
+  "instanceId",
+  "retryQueue",
+  "stream",
+  "sendTimeout",
+  "readyTimeout",
+  "onError",
+];
 
 const BUS_NAME = "redis-bus";
 
@@ -87,7 +110,7 @@ const BUS_NAME = "redis-bus";
  * const redis = new Redis();
  * const cache = Cache.builder<string, User>()
  *   .memory({ maxEntries: 10_000 })
- *   .fallback(Cache.builder<string, User>().storage(new RedisTier({ client: redis })))
+ *   .fallback(Cache.builder<string, User>().storage(new RedisTier({ client: redis, prefix: "users" })))
  *   .bus(new RedisBus({ client: redis, transport: "stream" }))
  *   .build();
  *
@@ -99,7 +122,7 @@ export class RedisBus implements CacheBus {
   readonly channel: string;
   readonly transport: "pubsub" | "stream";
   readonly #options: RedisBusOptions;
-  readonly #resolved: Promise<ResolvedClient>;
+  readonly #resolved: Promise<ResolvedConnection>;
   readonly #handlers = new Set<(message: CacheBusMessage) => void>();
   readonly #reconnectHandlers = new Set<(info: BusReconnectInfo) => void>();
   readonly #queue: RetryQueue;
@@ -107,9 +130,11 @@ export class RedisBus implements CacheBus {
   readonly #sendTimeout: Milliseconds;
   readonly #blockMs: Milliseconds;
   readonly #maxAge: Milliseconds | undefined;
+  readonly #readyTimeout: Milliseconds;
   #transport: BusTransport | undefined;
-  #client: IORedisClient | undefined;
+  #connection: RedisConnection | undefined;
   #owned = false;
+  #stopListening: (() => void) | undefined;
   #ready: Promise<void>;
   #retryTimer: NodeJS.Timeout | undefined;
   #flushing = false;
@@ -120,6 +145,17 @@ export class RedisBus implements CacheBus {
     if (typeof options !== "object" || options === null) {
       throw new CacheError("INVALID_OPTION", "`options` must be an object", { tier: BUS_NAME });
     }
+    assertKnownOptions(options, KNOWN_OPTIONS, { owner: "RedisBus", tier: BUS_NAME });
+    assertKnownOptions(options.retryQueue, ["maxSize", "interval"], {
+      owner: "RedisBus",
+      path: "retryQueue",
+      tier: BUS_NAME,
+    });
+    assertKnownOptions(options.stream, ["maxLen", "maxAge", "blockMs"], {
+      owner: "RedisBus",
+      path: "stream",
+      tier: BUS_NAME,
+    });
     checkClientOption(options.client, BUS_NAME);
     if (options.transport !== "pubsub" && options.transport !== "stream") {
       throw new CacheError("INVALID_OPTION", '`transport` must be "pubsub" or "stream"', { tier: BUS_NAME });
@@ -142,6 +178,7 @@ export class RedisBus implements CacheBus {
     }
     this.#retryInterval = toMilliseconds(options.retryQueue?.interval ?? 1_000, "retryQueue.interval", false);
     this.#sendTimeout = toMilliseconds(options.sendTimeout ?? 1_000, "sendTimeout", false);
+    this.#readyTimeout = toMilliseconds(options.readyTimeout ?? 10_000, "readyTimeout", false);
     this.#blockMs = toMilliseconds(options.stream?.blockMs ?? 5_000, "stream.blockMs", false);
     const maxLen = options.stream?.maxLen;
     if (maxLen !== undefined && (!Number.isInteger(maxLen) || maxLen < 1)) {
@@ -165,7 +202,9 @@ export class RedisBus implements CacheBus {
     // The hash tag keeps the stream and its epoch key in one Cluster slot.
     this.channel = options.transport === "stream" ? `{${versioned}}:stream` : versioned;
     this.#queue = new RetryQueue(maxSize);
-    this.#resolved = resolveClient(options.client, BUS_NAME);
+    this.#resolved = resolveConnection(options.client, BUS_NAME, (error) =>
+      this.#report("bus connection error", error),
+    );
     this.#ready = this.#start();
     // `ready()` reports failures; the constructor must not leave an unhandled rejection.
     this.#ready.catch(() => undefined);
@@ -174,12 +213,35 @@ export class RedisBus implements CacheBus {
   /**
    * Resolves once this instance hears every message published from then on: the subscription is
    * active (pub/sub) or the reader knows where the stream stands (stream). Messages published
-   * before that are not delivered. Waits while Redis is unreachable.
+   * before that are not delivered. Waits while Redis is unreachable, up to `readyTimeout`.
    *
-   * @throws {CacheError} `INVALID_OPTION` when `client` was a URL and ioredis is not installed.
+   * @throws {CacheError} `TIMEOUT` when the bus was not ready within `readyTimeout` (it keeps
+   * trying; call again to wait more), `INVALID_OPTION` when `client` was a URL and ioredis is not
+   * installed.
    */
   ready(): Promise<void> {
-    return this.#ready;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new CacheError(
+            "TIMEOUT",
+            `the bus was not ready within \`readyTimeout\` (${this.#readyTimeout} ms): is Redis reachable?`,
+            { tier: BUS_NAME },
+          ),
+        );
+      }, this.#readyTimeout);
+      timer.unref();
+      this.#ready.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** Number of items waiting in the retry queue (one per key, tag or cleared cache). */
@@ -189,13 +251,13 @@ export class RedisBus implements CacheBus {
 
   async publish(message: CacheBusMessage): Promise<void> {
     if (this.#closed) return;
-    let client: IORedisClient;
+    let connection: RedisConnection;
     try {
-      ({ client } = await this.#resolved);
+      ({ connection } = await this.#resolved);
     } catch {
       return;
     }
-    if (this.#queue.size > 0 || client.status !== "ready" || this.#transport === undefined) {
+    if (this.#queue.size > 0 || connection.status() !== "ready" || this.#transport === undefined) {
       this.#enqueue(message);
       return;
     }
@@ -227,17 +289,17 @@ export class RedisBus implements CacheBus {
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#handlers.clear();
     this.#reconnectHandlers.clear();
-    this.#client?.off("ready", this.#onClientReady);
+    this.#stopListening?.();
     await this.#transport?.close();
-    if (this.#owned && this.#client !== undefined) await closeConnection(this.#client);
+    if (this.#owned && this.#connection !== undefined) await this.#connection.close().catch(() => undefined);
   }
 
   async #start(): Promise<void> {
-    const { client, owned } = await this.#resolved;
-    this.#client = client;
+    const { connection, owned } = await this.#resolved;
+    this.#connection = connection;
     this.#owned = owned;
     if (this.#closed) {
-      if (owned) await closeConnection(client);
+      if (owned) await connection.close().catch(() => undefined);
       return;
     }
     const host: TransportHost = {
@@ -249,11 +311,11 @@ export class RedisBus implements CacheBus {
     };
     const connectionName = `cachet-bus-${this.instanceId}`.replace(/[^\w.:-]/g, "_");
     if (this.#options.transport === "pubsub") {
-      this.#transport = new PubSubTransport(client, this.channel, host, connectionName);
+      this.#transport = new PubSubTransport(connection, this.channel, host, connectionName);
     } else {
       const tag = this.channel.slice(0, this.channel.indexOf("}") + 1);
       this.#transport = new StreamTransport(
-        client,
+        connection,
         {
           key: this.channel,
           epochKey: `${tag}:epoch`,
@@ -265,7 +327,7 @@ export class RedisBus implements CacheBus {
         host,
       );
     }
-    client.on("ready", this.#onClientReady);
+    this.#stopListening = connection.onReady(this.#onClientReady);
     await this.#transport.start();
   }
 
@@ -317,7 +379,7 @@ export class RedisBus implements CacheBus {
   async #flush(): Promise<void> {
     const transport = this.#transport;
     if (this.#flushing || this.#closed || this.#queue.size === 0 || transport === undefined) return;
-    if (this.#client?.status !== "ready") {
+    if (this.#connection?.status() !== "ready") {
       this.#scheduleRetry();
       return;
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
+import type { DedicatedConnection, RedisConnection } from "../connection/redis-connection.js";
+import { streamInfoReply, streamReadReply } from "../connection/stream-replies.js";
 import type { BusTransport, TransportHost } from "./bus-transport.js";
-import type { IORedisClient } from "./ioredis-client.js";
-import { duplicateClient } from "./ioredis-client.js";
 
 /** Settings of {@link StreamTransport}. */
 export interface StreamTransportSettings {
@@ -27,8 +27,6 @@ export function compareStreamIds(a: string, b: string): number {
   return seq === 0n ? 0 : seq < 0n ? -1 : 1;
 }
 
-type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
-
 /**
  * Redis Streams: XADD (trimmed with `MAXLEN ~` or `MINID ~`) on the user's connection, and a
  * reader loop doing `XREAD BLOCK` from the last id it saw, on a connection of its own (a blocking
@@ -43,10 +41,10 @@ type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | n
  *   `SET NX`, which vanishes with it.
  */
 export class StreamTransport implements BusTransport {
-  readonly #client: IORedisClient;
+  readonly #connection: RedisConnection;
   readonly #settings: StreamTransportSettings;
   readonly #host: TransportHost;
-  #reader: IORedisClient | undefined;
+  #reader: DedicatedConnection | undefined;
   #lastId = "0-0";
   #epoch: string | undefined;
   #interrupted = false;
@@ -55,45 +53,63 @@ export class StreamTransport implements BusTransport {
   #started: Promise<void> | undefined;
   readonly #wakers = new Set<() => void>();
 
-  constructor(client: IORedisClient, settings: StreamTransportSettings, host: TransportHost) {
-    this.#client = client;
+  constructor(connection: RedisConnection, settings: StreamTransportSettings, host: TransportHost) {
+    this.#connection = connection;
     this.#settings = settings;
     this.#host = host;
   }
 
   start(): Promise<void> {
     if (this.#started !== undefined) return this.#started;
-    const reader = duplicateClient(this.#client, {
-      enableOfflineQueue: true,
-      lazyConnect: false,
-      commandTimeout: undefined,
-      // A paused or half-dead server must not hold XREAD forever (ioredis >= 5.8 honours it). The
-      // grace is generous: on a loaded machine a late reply is not a lost connection.
+    let resolveStarted!: () => void;
+    this.#started = new Promise<void>((resolve) => (resolveStarted = resolve));
+    this.#loop = this.#open().then(
+      (reader) => (reader === undefined ? resolveStarted() : this.#run(reader, resolveStarted)),
+      (error: unknown) => {
+        if (!this.#closed) this.#host.error("bus stream reader connection failed", error);
+        resolveStarted();
+      },
+    );
+    return this.#started;
+  }
+
+  /** Opens the reader connection; `undefined` when closed meanwhile. */
+  async #open(): Promise<DedicatedConnection | undefined> {
+    const reader = await this.#connection.dedicated({
+      purpose: "blocking",
+      key: this.#settings.key,
+      // The grace is generous: on a loaded machine a late reply is not a lost connection.
       blockingTimeout: this.#settings.blockMs + 2_000,
-      blockingTimeoutGrace: 2_000,
-      autoResendUnfulfilledCommands: false,
-      connectionName: this.#settings.connectionName,
+      name: this.#settings.connectionName,
     });
+    if (reader === undefined) throw new Error("no connection for the stream reader");
+    if (this.#closed) {
+      reader.disconnect();
+      return undefined;
+    }
     this.#reader = reader;
     reader.on("close", () => {
       this.#interrupted = true;
     });
     reader.on("ready", () => this.#wake());
-    reader.on("error", (error: Error) => {
+    reader.on("error", (error) => {
       if (!this.#closed) this.#host.error("bus stream reader connection error", error);
     });
-    let resolveStarted!: () => void;
-    this.#started = new Promise<void>((resolve) => (resolveStarted = resolve));
-    this.#loop = this.#run(reader, resolveStarted);
-    return this.#started;
+    return reader;
   }
 
   async send(payload: string): Promise<void> {
     const { key, maxLen, maxAge } = this.#settings;
     if (maxAge !== undefined) {
-      await this.#client.call("XADD", key, "MINID", "~", String(Date.now() - maxAge), "*", "m", payload);
+      await this.#connection.call(
+        ["XADD", key, "MINID", "~", String(Date.now() - maxAge), "*", "m", payload],
+        key,
+      );
     } else {
-      await this.#client.call("XADD", key, "MAXLEN", "~", String(maxLen ?? 10_000), "*", "m", payload);
+      await this.#connection.call(
+        ["XADD", key, "MAXLEN", "~", String(maxLen ?? 10_000), "*", "m", payload],
+        key,
+      );
     }
   }
 
@@ -110,7 +126,7 @@ export class StreamTransport implements BusTransport {
     return this.#lastId;
   }
 
-  async #run(reader: IORedisClient, started: () => void): Promise<void> {
+  async #run(reader: DedicatedConnection, started: () => void): Promise<void> {
     let backoff = 50;
     let positioned = false;
     while (!this.#closed) {
@@ -119,7 +135,7 @@ export class StreamTransport implements BusTransport {
         if (this.#closed) break;
         if (!positioned) {
           // Start after the newest entry: what was published before this bus existed is not ours.
-          const newest = (await reader.call("XREVRANGE", this.#settings.key, "+", "-", "COUNT", "1")) as [
+          const newest = (await reader.call(["XREVRANGE", this.#settings.key, "+", "-", "COUNT", "1"])) as [
             string,
           ][];
           this.#lastId = newest[0]?.[0] ?? "0-0";
@@ -132,16 +148,18 @@ export class StreamTransport implements BusTransport {
           const missed = await this.#checkGap(reader);
           this.#host.reconnected(missed);
         }
-        const reply = (await reader.call(
-          "XREAD",
-          "COUNT",
-          String(READ_COUNT),
-          "BLOCK",
-          String(this.#settings.blockMs),
-          "STREAMS",
-          this.#settings.key,
-          this.#lastId,
-        )) as XReadReply;
+        const reply = streamReadReply(
+          await reader.call([
+            "XREAD",
+            "COUNT",
+            String(READ_COUNT),
+            "BLOCK",
+            String(this.#settings.blockMs),
+            "STREAMS",
+            this.#settings.key,
+            this.#lastId,
+          ]),
+        );
         backoff = 50;
         if (this.#interrupted) {
           // The connection dropped while the read was in flight; check the gap before going on.
@@ -149,12 +167,12 @@ export class StreamTransport implements BusTransport {
           const missed = await this.#checkGap(reader);
           this.#host.reconnected(missed);
         }
-        for (const [, entries] of reply ?? []) {
+        for (const [, entries] of reply) {
           for (const [id, fields] of entries) {
             if (compareStreamIds(id, this.#lastId) <= 0) continue;
             this.#lastId = id;
-            const index = fields.indexOf("m");
-            if (index !== -1 && index + 1 < fields.length) this.#host.deliver(fields[index + 1]!);
+            const index = fields?.indexOf("m") ?? -1;
+            if (index !== -1 && index + 1 < fields!.length) this.#host.deliver(String(fields![index + 1]));
           }
         }
       } catch (error) {
@@ -170,23 +188,21 @@ export class StreamTransport implements BusTransport {
   }
 
   /** True when entries after the last id may be gone for good. */
-  async #checkGap(reader: IORedisClient): Promise<boolean> {
-    const epoch = (await reader.call("GET", this.#settings.epochKey)) as string | null;
+  async #checkGap(reader: DedicatedConnection): Promise<boolean> {
+    const epoch = (await reader.call(["GET", this.#settings.epochKey])) as string | null;
     if (epoch !== this.#epoch) {
       // The stream's data was lost: read the new stream from its start.
       this.#epoch = await this.#ensureEpoch(reader);
       this.#lastId = "0-0";
       return true;
     }
-    let info: unknown[];
+    let fields: Map<string, unknown>;
     try {
-      info = (await reader.call("XINFO", "STREAM", this.#settings.key)) as unknown[];
+      fields = streamInfoReply(await reader.call(["XINFO", "STREAM", this.#settings.key]));
     } catch (error) {
       if (/no such key/i.test(String(error))) return this.#lastId !== "0-0";
       throw error;
     }
-    const fields = new Map<string, unknown>();
-    for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
     const lastId = this.#lastId;
     // XDEL (Redis 7) records the newest id it deleted.
     const maxDeleted = fields.get("max-deleted-entry-id");
@@ -204,13 +220,13 @@ export class StreamTransport implements BusTransport {
     return typeof lastGenerated === "string" && compareStreamIds(lastGenerated, lastId) > 0;
   }
 
-  async #ensureEpoch(reader: IORedisClient): Promise<string> {
-    await reader.call("SET", this.#settings.epochKey, randomBytes(12).toString("base64url"), "NX");
-    return ((await reader.call("GET", this.#settings.epochKey)) as string | null) ?? "";
+  async #ensureEpoch(reader: DedicatedConnection): Promise<string> {
+    await reader.call(["SET", this.#settings.epochKey, randomBytes(12).toString("base64url"), "NX"]);
+    return ((await reader.call(["GET", this.#settings.epochKey])) as string | null) ?? "";
   }
 
-  #untilReady(reader: IORedisClient): Promise<void> {
-    if (reader.status === "ready" || this.#closed) return Promise.resolve();
+  #untilReady(reader: DedicatedConnection): Promise<void> {
+    if (reader.status() === "ready" || this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         this.#wakers.delete(done);

@@ -1,16 +1,17 @@
 import { createHash, randomBytes } from "node:crypto";
-import { CacheError, toMilliseconds } from "@cachet/tier";
+import { CacheError, assertKnownOptions, toMilliseconds } from "@cachet/tier";
 import type { DistributedLock, Duration, LockLease, Milliseconds } from "@cachet/tier";
-import type { IORedisClient, ResolvedClient } from "../bus/ioredis-client.js";
-import { checkClientOption, closeConnection, describeError, resolveClient } from "../bus/ioredis-client.js";
+import type { RedisConnectionInput, ResolvedConnection } from "../connection/resolve-connection.js";
+import { checkClientOption, describeError, resolveConnection } from "../connection/resolve-connection.js";
 
 /** Options for {@link RedisLock}. */
 export interface RedisLockOptions {
   /**
-   * The Redis connection: an ioredis `Redis` or `Cluster` you made (never closed by the lock), or
-   * a `redis://` URL (the lock creates a client and closes it in `close()`).
+   * The Redis connection: an ioredis `Redis` or `Cluster`, or a connected node-redis client or
+   * cluster, that you made (never closed by the lock), or a `redis://` URL (the lock creates an
+   * ioredis client, reports its connection errors to `onError`, and closes it in `close()`).
    */
-  client: IORedisClient | string;
+  client: RedisConnectionInput;
   /** Prefix of the lock keys; a lock for `key` is stored at `<prefix><escaped key>`. @default "cachet:lock:" */
   prefix?: string;
   /**
@@ -31,12 +32,16 @@ export interface RedisLockOptions {
    * @default 2000
    */
   releaseLinger?: Duration;
+  /**
+   * Receives the connection errors of a client the lock created from a URL (the lock's calls
+   * report their own failures by rejecting). Without it they are dropped, never printed.
+   * Exceptions thrown here are ignored.
+   */
+  onError?: (error: CacheError) => void;
 }
 
 const LOCK_NAME = "redis-lock";
-
-/** ioredis statuses before the first "ready"; later outages go through "reconnecting". */
-const FIRST_CONNECT = new Set(["wait", "connecting", "connect"]);
+const KNOWN_OPTIONS = ["client", "prefix", "commandTimeout", "releaseLinger", "onError"];
 
 /** What a released lock key holds for `releaseLinger` ms: this prefix and the released token. */
 const RELEASED = "released:";
@@ -97,13 +102,14 @@ export function escapeLockKey(key: string): string {
  * still load after the holder; and a loader that outlives `lease` lets a waiter load (the cache
  * gives up waiting after `lease`). Not Redlock: with a failover, a lease can be granted twice.
  *
- * `tryAcquire` rejects at once when the connection is not ready (instead of waiting in ioredis's
- * offline queue), and after `commandTimeout`; the cache then loads locally.
+ * `tryAcquire` rejects at once when a connection that was up is lost (instead of waiting in the
+ * client's offline queue), and after `commandTimeout`; the cache then loads locally. Works with
+ * ioredis and node-redis clients alike.
  *
  * @example
  * const cache = Cache.builder<string, User>()
  *   .memory({ maxEntries: 10_000 })
- *   .fallback(Cache.builder<string, User>().storage(new RedisTier({ client: redis })))
+ *   .fallback(Cache.builder<string, User>().storage(new RedisTier({ client: redis, prefix: "users" })))
  *   .distributedStampedeProtection({ lock: new RedisLock({ client: redis }), lease: 5_000 })
  *   .build();
  *
@@ -111,7 +117,7 @@ export function escapeLockKey(key: string): string {
  */
 export class RedisLock implements DistributedLock {
   readonly #prefix: string;
-  readonly #resolved: Promise<ResolvedClient>;
+  readonly #resolved: Promise<ResolvedConnection>;
   readonly #timeout: Milliseconds;
   readonly #linger: Milliseconds;
   /** The "released" marker each lock key showed this instance last, until it is used or replaced. */
@@ -122,6 +128,7 @@ export class RedisLock implements DistributedLock {
     if (typeof options !== "object" || options === null) {
       throw new CacheError("INVALID_OPTION", "`options` must be an object", { tier: LOCK_NAME });
     }
+    assertKnownOptions(options, KNOWN_OPTIONS, { owner: "RedisLock", tier: LOCK_NAME });
     checkClientOption(options.client, LOCK_NAME);
     const prefix = options.prefix ?? "cachet:lock:";
     if (typeof prefix !== "string") {
@@ -130,7 +137,19 @@ export class RedisLock implements DistributedLock {
     this.#prefix = prefix;
     this.#timeout = toMilliseconds(options.commandTimeout ?? 500, "commandTimeout", false);
     this.#linger = toMilliseconds(options.releaseLinger ?? 2_000, "releaseLinger");
-    this.#resolved = resolveClient(options.client, LOCK_NAME);
+    const onError = options.onError;
+    this.#resolved = resolveConnection(options.client, LOCK_NAME, (error) => {
+      try {
+        onError?.(
+          new CacheError("TIER_FAILURE", `lock connection error: ${describeError(error)}`, {
+            tier: LOCK_NAME,
+            cause: error,
+          }),
+        );
+      } catch {
+        // A throwing callback must not break the lock.
+      }
+    });
     this.#resolved.catch(() => undefined);
   }
 
@@ -178,10 +197,10 @@ export class RedisLock implements DistributedLock {
   async #script(name: keyof typeof SCRIPTS, [key, ...args]: string[]): Promise<unknown> {
     const { source, sha } = SCRIPTS[name];
     try {
-      return await this.#call("EVALSHA", [sha, "1", key!, ...args]);
+      return await this.#call("EVALSHA", [sha, "1", key!, ...args], key!);
     } catch (error) {
       if (!/NOSCRIPT/.test(describeError(error))) throw error;
-      return this.#call("EVAL", [source, "1", key!, ...args]);
+      return this.#call("EVAL", [source, "1", key!, ...args], key!);
     }
   }
 
@@ -190,21 +209,20 @@ export class RedisLock implements DistributedLock {
     if (this.#closed) return;
     this.#closed = true;
     const resolved = await this.#resolved.catch(() => undefined);
-    if (resolved?.owned === true) await closeConnection(resolved.client);
+    if (resolved?.owned === true) await resolved.connection.close().catch(() => undefined);
   }
 
-  async #call(command: string, args: string[]): Promise<unknown> {
+  async #call(command: string, args: string[], key: string): Promise<unknown> {
     if (this.#closed) throw new CacheError("CLOSED", "the lock is closed", { tier: LOCK_NAME });
-    const { client } = await this.#resolved;
+    const { connection } = await this.#resolved;
     // A first connection still being made is worth waiting for (within the timeout); a connection
     // that was lost is not: the cache should load locally at once.
-    if (!FIRST_CONNECT.has(client.status) && client.status !== "ready") {
+    const status = connection.status();
+    if (status !== "ready" && status !== "connecting") {
       throw new CacheError(
         "TIER_FAILURE",
-        `the Redis connection is down (ioredis status "${client.status}")`,
-        {
-          tier: LOCK_NAME,
-        },
+        `the Redis connection is ${status === "down" ? "down" : "closed"} (${connection.kind})`,
+        { tier: LOCK_NAME },
       );
     }
     let timer: NodeJS.Timeout | undefined;
@@ -218,7 +236,7 @@ export class RedisLock implements DistributedLock {
       );
     });
     try {
-      return await Promise.race([client.call(command, ...args), timeout]);
+      return await Promise.race([connection.call([command, ...args], key), timeout]);
     } catch (error) {
       if (error instanceof CacheError) throw error;
       throw new CacheError("TIER_FAILURE", `${command} failed: ${describeError(error)}`, {

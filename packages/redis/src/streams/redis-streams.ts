@@ -1,13 +1,10 @@
-import { CacheError, toMilliseconds } from "@cachet/tier";
+import { CacheError, assertKnownOptions, toMilliseconds } from "@cachet/tier";
 import type { Duration } from "@cachet/tier";
-import type { IORedisClient, ResolvedClient } from "../bus/ioredis-client.js";
-import {
-  checkClientOption,
-  closeConnection,
-  describeError,
-  duplicateClient,
-  resolveClient,
-} from "../bus/ioredis-client.js";
+import type { DedicatedConnection } from "../connection/redis-connection.js";
+import type { RedisConnectionInput, ResolvedConnection } from "../connection/resolve-connection.js";
+import { checkClientOption, describeError, resolveConnection } from "../connection/resolve-connection.js";
+import type { RawStreamEntry } from "../connection/stream-replies.js";
+import { streamReadReply } from "../connection/stream-replies.js";
 
 /** One stream entry: its id (`<ms>-<seq>`) and its decoded payload. */
 export interface StreamEntry<T> {
@@ -18,18 +15,27 @@ export interface StreamEntry<T> {
 /** Options for {@link RedisStreams}. */
 export interface RedisStreamsOptions<T> {
   /**
-   * The Redis connection: an ioredis `Redis` or `Cluster` you made (never closed), or a `redis://`
-   * URL (owned, closed in `close()`). Blocking reads use a second connection the helpers open on
-   * first use, so they never stall the commands of this one.
+   * The Redis connection: an ioredis `Redis` or `Cluster`, or a connected node-redis client or
+   * cluster, that you made (never closed), or a `redis://` URL (owned, closed in `close()`).
+   * Blocking reads use a second connection the helpers open on first use, so they never stall the
+   * commands of this one.
    */
-  client: IORedisClient | string;
+  client: RedisConnectionInput;
   /** Approximate length each stream is trimmed to on append (`MAXLEN ~`); per call with `append(..., { maxLen })`. @default 10_000 */
   maxLen?: number;
   /** Turns a payload into the string stored in the entry's `d` field. @default JSON.stringify */
   serialize?: (data: T) => string;
   /** The inverse of `serialize`. @default JSON.parse */
   parse?: (text: string) => T;
+  /**
+   * Receives connection errors of the connections the helpers opened (the blocking one, and the
+   * client made from a URL). Without it they are dropped, never printed. Exceptions thrown here
+   * are ignored.
+   */
+  onError?: (error: CacheError) => void;
 }
+
+const KNOWN_OPTIONS = ["client", "maxLen", "serialize", "parse", "onError"];
 
 /** Options of a blocking or non-blocking read. */
 export interface StreamReadOptions {
@@ -52,7 +58,7 @@ export interface ClaimResult<T> {
 const STREAMS_NAME = "redis-streams";
 const DATA_FIELD = "d";
 
-type RawEntry = [id: string, fields: string[] | null];
+type RawEntry = RawStreamEntry;
 
 /**
  * Typed helpers for Redis Streams, for applications that publish and consume events next to
@@ -73,22 +79,25 @@ type RawEntry = [id: string, fields: string[] | null];
  * `TIER_FAILURE` when Redis errs, `CODEC` for an entry that `parse` refuses, `CLOSED` after `close()`.
  */
 export class RedisStreams<T> {
-  readonly #resolved: Promise<ResolvedClient>;
+  readonly #resolved: Promise<ResolvedConnection>;
   readonly #maxLen: number;
   readonly #serialize: (data: T) => string;
   readonly #parse: (text: string) => T;
-  #blocking: IORedisClient | undefined;
+  readonly #onError: ((error: CacheError) => void) | undefined;
+  #blocking: Promise<DedicatedConnection | undefined> | undefined;
   #closed = false;
 
   constructor(options: RedisStreamsOptions<T>) {
     if (typeof options !== "object" || options === null) {
       throw new CacheError("INVALID_OPTION", "`options` must be an object", { tier: STREAMS_NAME });
     }
+    assertKnownOptions(options, KNOWN_OPTIONS, { owner: "RedisStreams", tier: STREAMS_NAME });
     checkClientOption(options.client, STREAMS_NAME);
     this.#maxLen = checkCount(options.maxLen ?? 10_000, "maxLen");
     this.#serialize = options.serialize ?? ((data) => JSON.stringify(data));
     this.#parse = options.parse ?? ((text) => JSON.parse(text) as T);
-    this.#resolved = resolveClient(options.client, STREAMS_NAME);
+    this.#onError = options.onError;
+    this.#resolved = resolveConnection(options.client, STREAMS_NAME, (error) => this.#report(error));
     this.#resolved.catch(() => undefined);
   }
 
@@ -96,26 +105,20 @@ export class RedisStreams<T> {
   async append(stream: string, data: T, options?: { maxLen?: number }): Promise<string> {
     const maxLen = checkCount(options?.maxLen ?? this.#maxLen, "maxLen");
     const text = this.#encode(data);
-    return (await this.#call("XADD", [
+    return (await this.#call(
+      "XADD",
+      [stream, "MAXLEN", "~", String(maxLen), "*", DATA_FIELD, text],
       stream,
-      "MAXLEN",
-      "~",
-      String(maxLen),
-      "*",
-      DATA_FIELD,
-      text,
-    ])) as string;
+    )) as string;
   }
 
   /** The newest `count` entries, oldest first. */
   async latest(stream: string, count: number): Promise<StreamEntry<T>[]> {
-    const raw = (await this.#call("XREVRANGE", [
+    const raw = (await this.#call(
+      "XREVRANGE",
+      [stream, "+", "-", "COUNT", String(checkCount(count, "count"))],
       stream,
-      "+",
-      "-",
-      "COUNT",
-      String(checkCount(count, "count")),
-    ])) as RawEntry[];
+    )) as RawEntry[];
     return this.#decodeAll(raw).reverse();
   }
 
@@ -135,8 +138,8 @@ export class RedisStreams<T> {
       stream,
       after,
     ];
-    const reply = (await this.#call("XREAD", args, block > 0)) as [string, RawEntry[]][] | null;
-    return this.#decodeAll(reply?.[0]?.[1] ?? []);
+    const reply = streamReadReply(await this.#call("XREAD", args, stream, block > 0));
+    return this.#decodeAll(reply[0]?.[1] ?? []);
   }
 
   /**
@@ -146,7 +149,7 @@ export class RedisStreams<T> {
    */
   async createGroup(stream: string, group: string, from = "$"): Promise<boolean> {
     try {
-      await this.#call("XGROUP", ["CREATE", stream, group, from, "MKSTREAM"]);
+      await this.#call("XGROUP", ["CREATE", stream, group, from, "MKSTREAM"], stream);
       return true;
     } catch (error) {
       if (/BUSYGROUP/.test(describeError(error))) return false;
@@ -169,14 +172,14 @@ export class RedisStreams<T> {
     const args = ["GROUP", group, consumer, "COUNT", String(count)];
     if (block > 0) args.push("BLOCK", String(block));
     args.push("STREAMS", stream, ">");
-    const reply = (await this.#call("XREADGROUP", args, block > 0)) as [string, RawEntry[]][] | null;
-    return this.#decodeAll(reply?.[0]?.[1] ?? []);
+    const reply = streamReadReply(await this.#call("XREADGROUP", args, stream, block > 0));
+    return this.#decodeAll(reply[0]?.[1] ?? []);
   }
 
   /** Acknowledges entries of `group`; resolves to how many were pending. */
   async ack(stream: string, group: string, ...ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    return (await this.#call("XACK", [stream, group, ...ids])) as number;
+    return (await this.#call("XACK", [stream, group, ...ids], stream)) as number;
   }
 
   /**
@@ -192,15 +195,11 @@ export class RedisStreams<T> {
   ): Promise<ClaimResult<T>> {
     const minIdle = toMilliseconds(options.minIdle, "minIdle");
     const count = checkCount(options.count ?? 100, "count");
-    const reply = (await this.#call("XAUTOCLAIM", [
+    const reply = (await this.#call(
+      "XAUTOCLAIM",
+      [stream, group, consumer, String(minIdle), options.start ?? "0-0", "COUNT", String(count)],
       stream,
-      group,
-      consumer,
-      String(minIdle),
-      options.start ?? "0-0",
-      "COUNT",
-      String(count),
-    ])) as [string, RawEntry[], string[]?];
+    )) as [string, RawEntry[], string[]?];
     return { next: reply[0], entries: this.#decodeAll(reply[1]), deleted: reply[2] ?? [] };
   }
 
@@ -208,9 +207,10 @@ export class RedisStreams<T> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#blocking?.disconnect(); // a blocked read would hold a QUIT back
+    // A blocked read would hold a QUIT back: drop the connection.
+    (await this.#blocking?.catch(() => undefined))?.disconnect();
     const resolved = await this.#resolved.catch(() => undefined);
-    if (resolved?.owned === true) await closeConnection(resolved.client);
+    if (resolved?.owned === true) await resolved.connection.close().catch(() => undefined);
   }
 
   #encode(data: T): string {
@@ -246,25 +246,43 @@ export class RedisStreams<T> {
     return entries;
   }
 
-  async #call(command: string, args: string[], blocking = false): Promise<unknown> {
+  async #call(command: string, args: string[], key: string, blocking = false): Promise<unknown> {
     if (this.#closed) throw new CacheError("CLOSED", "the stream helpers are closed", { tier: STREAMS_NAME });
-    const { client } = await this.#resolved;
-    let target = client;
-    if (blocking) {
-      this.#blocking ??= duplicateClient(client, {
-        commandTimeout: undefined,
-        enableOfflineQueue: true,
-        lazyConnect: false,
-      });
-      target = this.#blocking;
-    }
+    const { connection } = await this.#resolved;
     try {
-      return await target.call(command, ...args);
+      if (!blocking) return await connection.call([command, ...args], key);
+      this.#blocking ??= this.#openBlocking(connection, key);
+      const target = await this.#blocking;
+      if (target === undefined) throw new Error("no connection for blocking reads");
+      return await target.call([command, ...args], key);
     } catch (error) {
       throw new CacheError("TIER_FAILURE", `${command} failed: ${describeError(error)}`, {
         tier: STREAMS_NAME,
         cause: error,
       });
+    }
+  }
+
+  async #openBlocking(
+    connection: ResolvedConnection["connection"],
+    key: string,
+  ): Promise<DedicatedConnection | undefined> {
+    const blocking = await connection.dedicated({ purpose: "blocking", key, name: "cachet-streams" });
+    blocking?.on("error", (error) => this.#report(error));
+    if (this.#closed) blocking?.disconnect();
+    return blocking;
+  }
+
+  #report(error: unknown): void {
+    try {
+      this.#onError?.(
+        new CacheError("TIER_FAILURE", `stream helpers connection error: ${describeError(error)}`, {
+          tier: STREAMS_NAME,
+          cause: error,
+        }),
+      );
+    } catch {
+      // A throwing callback must not break the helpers.
     }
   }
 }
