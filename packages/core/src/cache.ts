@@ -33,7 +33,7 @@ import { createCacheParts } from "./cache-parts.js";
 import type { CacheCounters, CacheStats, TierCounters } from "./cache-stats.js";
 import type { BackgroundWork } from "./background-work.js";
 import { noop } from "./background-work.js";
-import { NEGATIVE_TAG, cloneEntry, toEntry } from "./entry-helpers.js";
+import { FAIL_SAFE_TAG, NEGATIVE_TAG, asStale, cloneEntry, toEntry } from "./entry-helpers.js";
 import type { KeyFences } from "./key-fences.js";
 import type { LoadCoordinator, LoadOperation } from "./load-coordinator.js";
 import { policyFor } from "./load-policy.js";
@@ -197,7 +197,12 @@ export class Cache<K, V> {
           if (ttr !== undefined && entry.cachedAt !== undefined && now - entry.cachedAt >= ttr)
             this.#loads.refreshIfDue(key, { entry, index: 0, now, policy: this.#policy });
           if (this.#observed()) this.#emitter.emit("hit", "get", key, this.#l1Name);
-          if (entry.tags[0] === NEGATIVE_TAG) return RESOLVED_UNDEFINED;
+          const tags = entry.tags;
+          if (tags.length !== 0) {
+            if (tags[0] === NEGATIVE_TAG) return RESOLVED_UNDEFINED;
+            if (tags[tags.length - 1] === FAIL_SAFE_TAG)
+              return Promise.resolve(this.#keptStale(entry, key, "get"));
+          }
           return Promise.resolve(this.#valueMode === "clone" ? cloneEntry(entry) : entry);
         }
         stale = entry;
@@ -276,6 +281,9 @@ export class Cache<K, V> {
           }
           if (this.#observed()) this.#emitter.emit("hit", operation, key, this.#l1Name);
           if (negative) return RESOLVED_UNDEFINED;
+          const tags = entry.tags;
+          if (tags.length !== 0 && tags[tags.length - 1] === FAIL_SAFE_TAG)
+            return Promise.resolve(this.#keptStale(entry, key, operation).value);
           return Promise.resolve(this.#valueMode === "clone" ? structuredClone(entry.value) : entry.value);
         }
         stale = entry;
@@ -287,6 +295,16 @@ export class Cache<K, V> {
       }
     }
     return this.#loads.load(key, loader, options, { operation, from, stale });
+  }
+
+  /**
+   * An L1 hit on an entry kept by fail-safe: it is past its ttl, so it is counted and reported as
+   * stale (`stale_served`) and handed out with `isStale === true`.
+   */
+  #keptStale(entry: CacheEntry<V>, key: K, operation: CacheOperationName): CacheEntry<V> {
+    this.#counters.staleServed++;
+    if (this.#observed()) this.#emitter.emit("stale_served", operation, key, this.#l1Name);
+    return asStale(this.#valueMode === "clone" ? cloneEntry(entry) : entry);
   }
 
   /**

@@ -13,7 +13,7 @@
 import { CacheEntry } from "@cachet/tier";
 import type { Milliseconds } from "@cachet/tier";
 import type { TierSlot } from "./cache-config.js";
-import { NEGATIVE_TAG } from "./entry-helpers.js";
+import { FAIL_SAFE_TAG, NEGATIVE_TAG } from "./entry-helpers.js";
 import { noop } from "./background-work.js";
 import type { TierGuard } from "./tier-guard.js";
 
@@ -114,7 +114,7 @@ export class TagLedger<K, V> {
   /** Reads unknown tags' invalidation times from the shared tiers (once per tag per recheck period). */
   async loadStates(tags: readonly string[], now: number): Promise<void> {
     const unknown = tags.filter((tag) => {
-      if (tag === NEGATIVE_TAG) return false;
+      if (tag === NEGATIVE_TAG || tag === FAIL_SAFE_TAG) return false;
       const state = this.#states.get(tag);
       return state === undefined || (state.checkedAt !== 0 && now - state.checkedAt > TAG_RECHECK_MS);
     });

@@ -13,7 +13,15 @@ import type { CacheOperationName } from "@cachet/tier";
 import type { CacheEmitter } from "./cache-emitter.js";
 import type { TierSlot } from "./cache-config.js";
 import type { CacheCounters } from "./cache-stats.js";
-import { capTtl, isNegative, newest, outEntry, shareEntry } from "./entry-helpers.js";
+import {
+  asStale,
+  capTtl,
+  isKeptByFailSafe,
+  isNegative,
+  newest,
+  outEntry,
+  shareEntry,
+} from "./entry-helpers.js";
 import type { FenceTicket, KeyFences } from "./key-fences.js";
 import type { BackgroundWork } from "./background-work.js";
 import { noop } from "./background-work.js";
@@ -115,8 +123,14 @@ export class TierStack<K, V> {
       if (!entry.isExpiredAt(now)) {
         this.#counters.tiers[i]!.hits++;
         if (emitter.observed()) emitter.emit("hit", operation, key, slot.name);
-        const shared = shareEntry(entry, this.#valueMode);
+        let shared = shareEntry(entry, this.#valueMode);
         if (i > 0) this.promote(key, shared, { index: i, ticket: read.ticket, now, operation });
+        if (isKeptByFailSafe(shared)) {
+          // Kept by fail-safe past its ttl: it reads as stale, whichever tier holds it.
+          this.#counters.staleServed++;
+          if (emitter.observed()) emitter.emit("stale_served", operation, key, slot.name);
+          shared = asStale(shared);
+        }
         return { entry: shared, index: i, stale };
       }
       this.#counters.tiers[i]!.misses++;
@@ -165,7 +179,13 @@ export class TierStack<K, V> {
               now: at,
               operation: "getMany",
             });
-          results[index] = outEntry(entry, this.#valueMode);
+          if (isKeptByFailSafe(entry)) {
+            this.#counters.staleServed++;
+            if (emitter.observed()) emitter.emit("stale_served", "getMany", keys[index], slot.name);
+            results[index] = asStale(outEntry(entry, this.#valueMode));
+          } else {
+            results[index] = outEntry(entry, this.#valueMode);
+          }
         } else {
           if (emitter.observed())
             emitter.emit(entry === undefined ? "miss" : "expired", "getMany", keys[index], slot.name);
