@@ -105,7 +105,7 @@ export class TierGuard<K, V> {
    * rethrows the first failure with `.tierErrors("throw")`, and always for `CODEC` and `CLOSED`.
    */
   async settle(
-    calls: readonly (CacheError | undefined | Promise<CacheError | undefined>)[],
+    calls: readonly Promise<CacheError | undefined>[],
     options: { explicit: boolean },
   ): Promise<void> {
     const errors = await Promise.all(calls);

@@ -297,7 +297,10 @@ export class TierStack<K, V> {
         // Nothing partial: a value one tier refuses is taken back from the tiers that took it.
         await this.#takeBack(key, errors, operation);
       }
-      await this.#guard.settle(errors, { explicit });
+      await this.#guard.settle(
+        errors.map((error) => Promise.resolve(error)),
+        { explicit },
+      );
     } finally {
       this.#fences.release(ticket);
     }

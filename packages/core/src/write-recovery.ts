@@ -61,11 +61,10 @@ export class WriteRecovery<K, V> {
   readonly #overflowNotice: CacheBusMessage | undefined;
   /** Indexed like the slots; `undefined` for L1 (index 0), which is this process's own. */
   readonly #queues: (PendingWrites<K, V> | undefined)[];
-  readonly #timers: (TimerHandle | undefined)[];
+  /** A pending retry timer per slot (`undefined`: none; `TimerHandle` is `unknown`). */
+  readonly #timers: TimerHandle[];
   readonly #attempts: number[];
   readonly #replaying: boolean[];
-  /** Failed writes over every queue: lets `blocks` answer without a lookup in the common case. */
-  #pending = 0;
   #closed = false;
 
   constructor(options: {
@@ -91,7 +90,7 @@ export class WriteRecovery<K, V> {
     this.#queues = options.slots.map((_, i) =>
       i === 0 ? undefined : new PendingWrites<K, V>(options.maxPending),
     );
-    this.#timers = new Array<TimerHandle | undefined>(n).fill(undefined);
+    this.#timers = new Array<TimerHandle>(n).fill(undefined);
     this.#attempts = new Array<number>(n).fill(0);
     this.#replaying = new Array<boolean>(n).fill(false);
     options.guard.onHealthy = (index) => {
@@ -101,17 +100,18 @@ export class WriteRecovery<K, V> {
 
   /** Writes waiting for replay, over every tier (for `stats()`). */
   get pending(): number {
-    return this.#pending;
+    let pending = 0;
+    for (const queue of this.#queues) if (queue !== undefined) pending += queue.pending;
+    return pending;
   }
 
   /** True when this process must not read `key` from tier `index` (it owes that tier a write). */
   blocks(index: number, key: K): boolean {
-    return this.#pending !== 0 && this.#queues[index]?.blocks(key) === true;
+    return this.#queues[index]?.blocks(key) === true;
   }
 
   /** True when a pending write or clear holds back `notice`: it is sent after the replay instead. */
   holds(notice: CacheBusMessage): boolean {
-    if (this.#pending === 0) return false;
     return this.#queues.some((queue) => queue?.holds(notice) === true);
   }
 
@@ -161,9 +161,7 @@ export class WriteRecovery<K, V> {
     error: CacheError | undefined,
   ): void {
     const queue = this.#queues[index]!;
-    const before = queue.pending;
     const recorded = this.#closed ? queue.settle(intent, "ok") : queue.settle(intent, outcome);
-    this.#pending += queue.pending - before;
     if (recorded === "recorded") {
       this.#counters.writesRecorded++;
       this.#emitter.emit("write_pending", intent.operation, intent.key, this.#slots[index]!.name, { error });
@@ -179,9 +177,7 @@ export class WriteRecovery<K, V> {
     error: CacheError | undefined,
   ): void {
     const queue = this.#queues[index]!;
-    const before = queue.pending;
     queue.recordWipe(wipe);
-    this.#pending += queue.pending - before;
     this.#counters.writesRecorded++;
     this.#emitter.emit("write_pending", wipe.operation, undefined, this.#slots[index]!.name, { error });
     this.#arm(index);
@@ -189,10 +185,8 @@ export class WriteRecovery<K, V> {
 
   #overflowed(index: number, operation: CacheOperationName, error: CacheError | undefined): void {
     const queue = this.#queues[index]!;
-    const before = queue.pending;
     // The overflow wipe tells the fleet to drop its L1s once it is replayed.
     queue.recordWipe({ operation, notice: this.#overflowNotice, overflow: true });
-    this.#pending += queue.pending - before;
     this.#counters.writeOverflows++;
     this.#emitter.emit("write_overflow", operation, undefined, this.#slots[index]!.name, { error });
     this.#arm(index);
@@ -252,9 +246,7 @@ export class WriteRecovery<K, V> {
           operation: wipe.operation,
         });
         if (error !== undefined || this.#closed) return false;
-        const before = queue.pending;
         if (queue.wiped(wipe)) {
-          this.#pending += queue.pending - before;
           this.#counters.writesReplayed++;
           this.#emitter.emit("write_replayed", wipe.operation, undefined, slot.name);
           if (wipe.notice !== undefined) notices.add(wipe.notice);
@@ -271,9 +263,7 @@ export class WriteRecovery<K, V> {
             failed = true;
             return;
           }
-          const before = queue.pending;
           if (queue.replayed(intent)) {
-            this.#pending += queue.pending - before;
             this.#counters.writesReplayed++;
             this.#emitter.emit("write_replayed", intent.operation, intent.key, slot.name);
             if (intent.notice !== undefined) notices.add(intent.notice);
