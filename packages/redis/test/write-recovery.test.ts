@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { Cache, ManualClock } from "@cachet/core";
 import type { CacheEvent } from "@cachet/core";
 import { describeRedis, startRedis, startTcpProxy } from "@cachet/test-utils";
-import type { RedisHandle, TcpProxy } from "@cachet/test-utils";
+import type { RedisHandle } from "@cachet/test-utils";
 import { Redis } from "ioredis";
 import { RedisBus, RedisTier } from "../src/index.js";
 import { waitFor } from "./coherence/fixtures/wait.js";
@@ -82,7 +82,7 @@ describeRedis("write recovery over a real Redis, one instance partitioned", () =
       async close(caches: Cache<string, string>[]) {
         for (const cache of caches) await cache.close();
         for (const bus of buses) await bus.close();
-        await (state.proxy as TcpProxy).close();
+        await state.proxy.close();
         for (const c of clients) c.disconnect();
       },
     };
