@@ -49,7 +49,9 @@ describeRedis("write recovery over a real Redis, one instance partitioned", () =
         .ttl(600_000)
         .fallback(
           Cache.builder<string, string>()
-            .storage(new RedisTier<string, string>({ client: tierClient, prefix, clock, commandTimeout: 300 }))
+            .storage(
+              new RedisTier<string, string>({ client: tierClient, prefix, clock, commandTimeout: 300 }),
+            )
             .circuitBreaker(false),
         )
         .bus(bus)
