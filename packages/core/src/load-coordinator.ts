@@ -26,6 +26,7 @@ import type { CacheEmitter, TraceHook } from "./cache-emitter.js";
 import type { CacheCounters } from "./cache-stats.js";
 import {
   asStale,
+  isKeptByFailSafe,
   isNegative,
   keepForFailSafe,
   negativeEntry,
@@ -289,7 +290,8 @@ export class LoadCoordinator<K, V> {
       const usable = failSafeStale ?? (stale !== undefined && staleAge < policy.swr ? stale : undefined);
       const ctx: LoaderContext<V> = {
         signal: flight.controller.signal,
-        stale,
+        // Never hand out the fail-safe mark: a loader that returns this entry must not store it.
+        stale: stale !== undefined && isKeptByFailSafe(stale) ? asStale(stale) : stale,
         background,
         fail: loaderFailure,
       };
