@@ -567,6 +567,7 @@ export class Cache<K, V> {
             continue;
           }
           this.#supersede(key);
+          this.#recovery.writtenElsewhere(key);
           this.#expireL1(key);
         }
         break;
@@ -604,6 +605,7 @@ export class Cache<K, V> {
   /** Forgets every L1 entry of this instance (after a clear elsewhere, or a bus gap). */
   #dropL1(): void {
     this.#supersedeAll();
+    this.#recovery.writtenElsewhere();
     void this.#slots[0]!.tier.clear().catch(noop);
   }
 

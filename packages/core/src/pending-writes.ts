@@ -17,6 +17,7 @@
  *   every instance's L1), which never serves an old value; it costs the tier's contents.
  * - The bus message of a failed write (its `notice`) is held back until its replay succeeds, so no
  *   instance re-reads the old value from the tier after hearing the message.
+ * - An owed insert of a key another instance wrote meanwhile is replayed as a removal (`demote`).
  *
  * Pure bookkeeping: it never calls a tier, a timer or the bus (see `write-recovery.ts`).
  */
@@ -117,6 +118,27 @@ export class PendingWrites<K, V> {
     intent.failed = true;
     this.#failedCount++;
     return "recorded";
+  }
+
+  /**
+   * Another instance wrote `key` after this one's write failed (its bus message arrived): an owed
+   * insert becomes an owed removal. Without cross-process versions the two cannot be ordered, and
+   * a removal is safe either way (the next read loads), where replaying the value could overwrite
+   * the newer one. `undefined` key: every owed insert (a remote clear, or a bus gap).
+   */
+  demote(key?: K): void {
+    const demote = (intent: PendingWrite<K, V>) => {
+      if (!intent.failed || intent.entry === undefined) return;
+      // Same map position (set on an existing key keeps it); a replay holding the old intent
+      // object will not forget this one.
+      this.#intents.set(intent.key, { ...intent, entry: undefined, previous: undefined });
+    };
+    if (key === undefined) {
+      for (const intent of [...this.#intents.values()]) demote(intent);
+      return;
+    }
+    const intent = this.#intents.get(key);
+    if (intent !== undefined) demote(intent);
   }
 
   /** Records a clear of the whole tier: every key intent recorded before it is dropped. */

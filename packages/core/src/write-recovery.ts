@@ -148,6 +148,14 @@ export class WriteRecovery<K, V> {
       });
   }
 
+  /**
+   * Another instance wrote `key` (or, without a key, cleared, or the bus may have lost messages):
+   * an owed insert of it is replayed as a removal (see `PendingWrites.demote`).
+   */
+  writtenElsewhere(key?: K): void {
+    for (const queue of this.#queues) queue?.demote(key);
+  }
+
   /** Stops retrying. Pending writes are dropped (they live in this process only). */
   close(): void {
     this.#closed = true;

@@ -116,6 +116,24 @@ describe("a write a shared tier could not take", () => {
     await b.cache.close();
   });
 
+  test("an owed insert of a key another instance wrote meanwhile is replayed as a removal, never over the newer value", async () => {
+    const { clock, store, linkA, a, b } = setup();
+    linkA.cut = true;
+    await a.cache.insert("k", "v2"); // owed by A
+    await b.cache.insert("k", "v3"); // B's write lands, and A hears it
+    expect(store.peek("k")?.value).toBe("v3");
+    linkA.cut = false;
+    await clock.advanceAsync(500);
+    await flush();
+    // Without cross-process versions A cannot tell whose write is newer: it removes rather than
+    // risk putting v2 over v3. Every reader then loads; nobody reads v2.
+    expect(store.peek("k")).toBeUndefined();
+    expect(await a.cache.get("k")).toBeUndefined();
+    expect(await b.cache.get("k")).toBeUndefined();
+    await a.cache.close();
+    await b.cache.close();
+  });
+
   test("the latest intent per key wins, and the replay starts at the first successful call to the tier", async () => {
     const { store, linkA, a } = setup();
     linkA.cut = true;
