@@ -1,11 +1,11 @@
 /**
  * Wires a cache's collaborators from its config, in dependency order: counters and emitter, tier
- * guard, tag ledger, tier stack, load coordinator (with the fleet lock), shared reads.
+ * guard, write recovery, tag ledger, tier stack, load coordinator (with the fleet lock), shared reads.
  *
  * Owns construction only; it keeps no state and must never import the `Cache` facade (the facade
  * passes in the two things the parts need from it: L1's vetted read and whether it is closed).
  */
-import type { CacheEventListener } from "@cachet/tier";
+import type { CacheBusMessage, CacheEventListener } from "@cachet/tier";
 import type { CacheConfig } from "./cache-config.js";
 import { CacheEmitter, composeTrace } from "./cache-emitter.js";
 import { CacheCounters } from "./cache-stats.js";
@@ -18,6 +18,7 @@ import { TagLedger } from "./tag-ledger.js";
 import { TierGuard } from "./tier-guard.js";
 import { TierStack } from "./tier-stack.js";
 import type { L1Reader } from "./tier-stack.js";
+import { DEFAULT_MAX_PENDING_WRITES, WriteRecovery } from "./write-recovery.js";
 
 /** Everything behind the facade. @internal */
 export interface CacheParts<K, V> {
@@ -29,6 +30,7 @@ export interface CacheParts<K, V> {
   readonly stack: TierStack<K, V>;
   readonly loads: LoadCoordinator<K, V>;
   readonly reads: SharedReads<K, V>;
+  readonly recovery: WriteRecovery<K, V>;
 }
 
 /** What the parts need from the facade. */
@@ -38,6 +40,8 @@ export interface FacadeHooks<K, V> {
   /** L1's synchronous vetted read, when L1 has `getSync`. */
   readonly readL1: L1Reader<K, V> | undefined;
   readonly isClosed: () => boolean;
+  /** Sends a bus message (held back by a pending write until its replay). */
+  readonly publish: (message: CacheBusMessage) => Promise<void>;
 }
 
 /** @internal */
@@ -67,7 +71,24 @@ export function createCacheParts<K, V>(
     emitter,
     traceTier: composeTrace(config.instrumentations, "traceTier"),
   });
-  const tags = new TagLedger<K, V>({ cache: config.name, slots, guard, markerTtl: config.tagMarkerTtl });
+  const recovery = new WriteRecovery<K, V>({
+    slots,
+    guard,
+    clock,
+    emitter,
+    counters,
+    background,
+    publish: facade.publish,
+    overflowNotice: config.bus === undefined ? undefined : { type: "clear", cache: config.name },
+    maxPending: DEFAULT_MAX_PENDING_WRITES,
+  });
+  const tags = new TagLedger<K, V>({
+    cache: config.name,
+    slots,
+    guard,
+    recovery,
+    markerTtl: config.tagMarkerTtl,
+  });
   const stack = new TierStack<K, V>({
     slots,
     clock,
@@ -81,6 +102,7 @@ export function createCacheParts<K, V>(
     jitter: config.ttlJitter,
     random: config.random,
     readL1: facade.readL1,
+    recovery,
   });
   const loads = new LoadCoordinator<K, V>({
     stack,
@@ -119,5 +141,5 @@ export function createCacheParts<K, V>(
     stampede: config.stampedeProtection,
     timeToRefresh: config.timeToRefresh,
   });
-  return { counters, emitter, fences, background, tags, stack, loads, reads };
+  return { counters, emitter, fences, background, tags, stack, loads, reads, recovery };
 }

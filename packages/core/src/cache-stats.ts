@@ -13,6 +13,8 @@ export interface CacheStats {
     readonly hits: number;
     readonly misses: number;
     readonly errors: number;
+    /** Calls not made because the tier's circuit breaker was open (not counted as errors). */
+    readonly skipped: number;
     /** hits / (hits + misses), or 0 before any lookup. */
     readonly hitRatio: number;
   }[];
@@ -31,6 +33,18 @@ export interface CacheStats {
   readonly coalesced: number;
   /** Loads running now. */
   readonly inFlight: number;
+  /**
+   * Write recovery (see CONSISTENCY.md): explicit writes, removals, clears and tag markers a shared
+   * tier could not take. `pending` are waiting for replay now; `recorded` and `replayed` count since
+   * the cache was built; `overflows` counts the times the bound was passed and the tier's queue was
+   * replaced by one clear of that tier.
+   */
+  readonly pendingWrites: {
+    readonly pending: number;
+    readonly recorded: number;
+    readonly replayed: number;
+    readonly overflows: number;
+  };
 }
 
 /** One tier's counters. @internal */
@@ -38,6 +52,7 @@ export interface TierCounters {
   hits: number;
   misses: number;
   errors: number;
+  skipped: number;
 }
 
 /** Every counter of one cache. @internal */
@@ -48,20 +63,24 @@ export class CacheCounters {
   loads = 0;
   loadErrors = 0;
   coalesced = 0;
+  writesRecorded = 0;
+  writesReplayed = 0;
+  writeOverflows = 0;
   /** Indexed like the tiers, outermost first. */
   readonly tiers: readonly TierCounters[];
 
   constructor(tierCount: number) {
-    this.tiers = Array.from({ length: tierCount }, () => ({ hits: 0, misses: 0, errors: 0 }));
+    this.tiers = Array.from({ length: tierCount }, () => ({ hits: 0, misses: 0, errors: 0, skipped: 0 }));
   }
 
-  snapshot(tierNames: readonly string[], inFlight: number): CacheStats {
+  snapshot(tierNames: readonly string[], inFlight: number, pendingWrites: number): CacheStats {
     return {
       tiers: this.tiers.map((s, i) => ({
         name: tierNames[i]!,
         hits: s.hits,
         misses: s.misses,
         errors: s.errors,
+        skipped: s.skipped,
         hitRatio: ratio(s.hits, s.misses),
       })),
       hits: this.hits,
@@ -72,6 +91,12 @@ export class CacheCounters {
       loadErrors: this.loadErrors,
       coalesced: this.coalesced,
       inFlight,
+      pendingWrites: {
+        pending: pendingWrites,
+        recorded: this.writesRecorded,
+        replayed: this.writesReplayed,
+        overflows: this.writeOverflows,
+      },
     };
   }
 }

@@ -33,7 +33,7 @@ import { createCacheParts } from "./cache-parts.js";
 import type { CacheCounters, CacheStats, TierCounters } from "./cache-stats.js";
 import type { BackgroundWork } from "./background-work.js";
 import { noop } from "./background-work.js";
-import { NEGATIVE_TAG, cloneEntry, toEntry } from "./entry-helpers.js";
+import { FAIL_SAFE_TAG, NEGATIVE_TAG, asStale, cloneEntry, toEntry } from "./entry-helpers.js";
 import type { KeyFences } from "./key-fences.js";
 import type { LoadCoordinator, LoadOperation } from "./load-coordinator.js";
 import { policyFor } from "./load-policy.js";
@@ -45,6 +45,7 @@ import { isTagList } from "./tag-ledger.js";
 import type { TagLedger, TagOperationType } from "./tag-ledger.js";
 import type { TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
+import type { WriteRecovery } from "./write-recovery.js";
 
 /** One resolved promise shared by every hit that answers `undefined` (a remembered absence). */
 const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined);
@@ -90,6 +91,7 @@ export class Cache<K, V> {
   readonly #stack: TierStack<K, V>;
   readonly #loads: LoadCoordinator<K, V>;
   readonly #reads: SharedReads<K, V>;
+  readonly #recovery: WriteRecovery<K, V>;
   readonly #instrumentations: readonly CacheInstrumentation[];
   // The bus.
   readonly #bus: CacheBus | undefined;
@@ -125,6 +127,7 @@ export class Cache<K, V> {
       listeners: this.#listeners,
       readL1: this.#l1Sync === undefined ? undefined : (key, operation) => this.#readL1(key, operation),
       isClosed: () => this.#closed,
+      publish: (message) => this.#publish(message),
     });
     this.#counters = parts.counters;
     this.#l1Counters = parts.counters.tiers[0]!;
@@ -135,6 +138,7 @@ export class Cache<K, V> {
     this.#stack = parts.stack;
     this.#loads = parts.loads;
     this.#reads = parts.reads;
+    this.#recovery = parts.recovery;
     const emitter = parts.emitter;
     this.#bus = config.bus;
     this.#busKeys = config.busKeys;
@@ -197,7 +201,12 @@ export class Cache<K, V> {
           if (ttr !== undefined && entry.cachedAt !== undefined && now - entry.cachedAt >= ttr)
             this.#loads.refreshIfDue(key, { entry, index: 0, now, policy: this.#policy });
           if (this.#observed()) this.#emitter.emit("hit", "get", key, this.#l1Name);
-          if (entry.tags[0] === NEGATIVE_TAG) return RESOLVED_UNDEFINED;
+          const tags = entry.tags;
+          if (tags.length !== 0) {
+            if (tags[0] === NEGATIVE_TAG) return RESOLVED_UNDEFINED;
+            if (tags[tags.length - 1] === FAIL_SAFE_TAG)
+              return Promise.resolve(this.#keptStale(entry, key, "get"));
+          }
           return Promise.resolve(this.#valueMode === "clone" ? cloneEntry(entry) : entry);
         }
         stale = entry;
@@ -276,6 +285,9 @@ export class Cache<K, V> {
           }
           if (this.#observed()) this.#emitter.emit("hit", operation, key, this.#l1Name);
           if (negative) return RESOLVED_UNDEFINED;
+          const tags = entry.tags;
+          if (tags.length !== 0 && tags[tags.length - 1] === FAIL_SAFE_TAG)
+            return Promise.resolve(this.#keptStale(entry, key, operation).value);
           return Promise.resolve(this.#valueMode === "clone" ? structuredClone(entry.value) : entry.value);
         }
         stale = entry;
@@ -287,6 +299,16 @@ export class Cache<K, V> {
       }
     }
     return this.#loads.load(key, loader, options, { operation, from, stale });
+  }
+
+  /**
+   * An L1 hit on an entry kept by fail-safe: it is past its ttl, so it is counted and reported as
+   * stale (`stale_served`) and handed out with `isStale === true`.
+   */
+  #keptStale(entry: CacheEntry<V>, key: K, operation: CacheOperationName): CacheEntry<V> {
+    this.#counters.staleServed++;
+    if (this.#observed()) this.#emitter.emit("stale_served", operation, key, this.#l1Name);
+    return asStale(this.#valueMode === "clone" ? cloneEntry(entry) : entry);
   }
 
   /**
@@ -359,9 +381,9 @@ export class Cache<K, V> {
     const entry = toEntry(value, { policy, stampedAt, valueMode: this.#valueMode });
     // The write fence: from here on, no load, refresh or promotion that started earlier may write.
     this.#supersede(key);
-    await this.#stack.writeAll(key, entry, { operation: "insert", explicit: true });
-    if (this.#bus !== undefined)
-      await this.#publish({ type: "set", cache: this.name, keys: [this.#busKeys.encode(key)] });
+    const notice = this.#notice("set", key);
+    await this.#stack.writeAll(key, entry, { operation: "insert", explicit: true, notice });
+    await this.#announce(notice);
     this.#emitter.emit("inserted", "insert", key, undefined);
   }
 
@@ -369,11 +391,10 @@ export class Cache<K, V> {
   async invalidate(key: K): Promise<void> {
     if (this.#closed) throw this.#closedError();
     this.#supersede(key);
-    await this.#stack.invalidateAll(key);
+    const notice = this.#notice("invalidate", key);
+    await this.#stack.invalidateAll(key, notice);
     this.#loads.forgetRefreshBackoff(key);
-    if (this.#bus !== undefined) {
-      await this.#publish({ type: "invalidate", cache: this.name, keys: [this.#busKeys.encode(key)] });
-    }
+    await this.#announce(notice);
     this.#emitter.emit("invalidated", "invalidate", key, undefined);
   }
 
@@ -381,8 +402,10 @@ export class Cache<K, V> {
   async clear(): Promise<void> {
     if (this.#closed) throw this.#closedError();
     this.#supersedeAll();
-    await this.#stack.clearAll();
-    if (this.#bus !== undefined) await this.#publish({ type: "clear", cache: this.name });
+    const notice: CacheBusMessage | undefined =
+      this.#bus === undefined ? undefined : { type: "clear", cache: this.name };
+    await this.#stack.clearAll(notice);
+    await this.#announce(notice);
     this.#emitter.emit("cleared", "clear", undefined, undefined);
   }
 
@@ -395,6 +418,7 @@ export class Cache<K, V> {
     if (this.#closed) return;
     this.#closed = true;
     this.#fences.close();
+    this.#recovery.close();
     for (const unsubscribe of this.#busUnsubscribe) unsubscribe();
     this.#loads.abortAll(this.#closedError());
     await this.#background.settle();
@@ -439,9 +463,10 @@ export class Cache<K, V> {
     if (tags.length === 0) return;
     const at = this.#clock.now();
     this.#applyTags(what.type, tags, at);
-    await this.#tags.writeMarkers(tags, at);
-    if (this.#bus !== undefined)
-      await this.#publish({ type: what.type, cache: this.name, tags: [...tags], at });
+    const notice: CacheBusMessage | undefined =
+      this.#bus === undefined ? undefined : { type: what.type, cache: this.name, tags: [...tags], at };
+    await this.#tags.writeMarkers(tags, at, what.operation, notice);
+    await this.#announce(notice);
     this.#emitter.emit("invalidated", what.operation, undefined, undefined);
   }
 
@@ -478,7 +503,7 @@ export class Cache<K, V> {
 
   /** A snapshot of counters since the cache was built. */
   stats(): CacheStats {
-    return this.#counters.snapshot(this.tiers, this.#loads.inFlight);
+    return this.#counters.snapshot(this.tiers, this.#loads.inFlight, this.#recovery.pending);
   }
 
   /** Approximate entry count of each tier that can tell (`undefined` where it cannot). */
@@ -505,6 +530,21 @@ export class Cache<K, V> {
   // ---------------------------------------------------------------------------------------------
   // The bus
 
+  /** The bus message that announces an explicit write of `key` (none without a bus). */
+  #notice(type: "set" | "invalidate", key: K): CacheBusMessage | undefined {
+    if (this.#bus === undefined) return undefined;
+    return { type, cache: this.name, keys: [this.#busKeys.encode(key)] };
+  }
+
+  /**
+   * Sends an explicit write's bus message, unless a shared tier still owes that write: then the
+   * write recovery sends it after the replay, so no instance re-reads the old value on hearing it.
+   */
+  async #announce(notice: CacheBusMessage | undefined): Promise<void> {
+    if (notice === undefined || this.#recovery.holds(notice)) return;
+    await this.#publish(notice);
+  }
+
   async #publish(message: CacheBusMessage): Promise<void> {
     try {
       await this.#bus!.publish(message);
@@ -527,6 +567,7 @@ export class Cache<K, V> {
             continue;
           }
           this.#supersede(key);
+          this.#recovery.writtenElsewhere(key);
           this.#expireL1(key);
         }
         break;
@@ -564,6 +605,7 @@ export class Cache<K, V> {
   /** Forgets every L1 entry of this instance (after a clear elsewhere, or a bus gap). */
   #dropL1(): void {
     this.#supersedeAll();
+    this.#recovery.writtenElsewhere();
     void this.#slots[0]!.tier.clear().catch(noop);
   }
 

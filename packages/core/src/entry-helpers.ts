@@ -18,6 +18,36 @@ import type { ValueMode } from "./value-mode.js";
  */
 export const NEGATIVE_TAG = "cachet:absent";
 
+/**
+ * Tag that marks an entry kept by fail-safe past its ttl (for the backoff after a failed load);
+ * always the entry's last tag, so that it survives every tier's codec (`isStale` is not stored).
+ * Reserved: never use it as a tag yourself. Entries carrying it are handed out with
+ * `isStale === true` and without this tag.
+ * @internal
+ */
+export const FAIL_SAFE_TAG = "cachet:fail-safe";
+
+/** True for an entry kept by fail-safe (see {@link FAIL_SAFE_TAG}). @internal */
+export function isKeptByFailSafe(entry: CacheEntry<unknown>): boolean {
+  const tags = entry.tags;
+  return tags.length !== 0 && tags[tags.length - 1] === FAIL_SAFE_TAG;
+}
+
+/** `entry` marked as kept by fail-safe, with the ttl and stale window of the backoff. @internal */
+export function keepForFailSafe<V>(
+  entry: CacheEntry<V>,
+  window: { ttl: Milliseconds; staleFor: Milliseconds },
+): CacheEntry<V> {
+  const tags = isKeptByFailSafe(entry) ? entry.tags : [...entry.tags, FAIL_SAFE_TAG];
+  return entry.with({ ttl: window.ttl, staleFor: window.staleFor, tags, isStale: true });
+}
+
+/** How a stale entry is handed out: `isStale === true`, without the fail-safe tag. @internal */
+export function asStale<V>(entry: CacheEntry<V>): CacheEntry<V> {
+  if (!isKeptByFailSafe(entry)) return entry.isStale ? entry : entry.with({ isStale: true });
+  return entry.with({ isStale: true, tags: entry.tags.slice(0, -1) });
+}
+
 /** True for a remembered absence. @internal */
 export function isNegative(entry: CacheEntry<unknown>): boolean {
   return entry.tags[0] === NEGATIVE_TAG;

@@ -24,7 +24,16 @@ import type { Clock, LockLease, Milliseconds } from "@cachet/tier";
 import type { CacheOperationName } from "@cachet/tier";
 import type { CacheEmitter, TraceHook } from "./cache-emitter.js";
 import type { CacheCounters } from "./cache-stats.js";
-import { isNegative, negativeEntry, newest, shareEntry, toEntry } from "./entry-helpers.js";
+import {
+  asStale,
+  isKeptByFailSafe,
+  isNegative,
+  keepForFailSafe,
+  negativeEntry,
+  newest,
+  shareEntry,
+  toEntry,
+} from "./entry-helpers.js";
 import type { BackgroundWork } from "./background-work.js";
 import { BatchLoads } from "./batch-loads.js";
 import type { FleetLock } from "./fleet-lock.js";
@@ -281,7 +290,8 @@ export class LoadCoordinator<K, V> {
       const usable = failSafeStale ?? (stale !== undefined && staleAge < policy.swr ? stale : undefined);
       const ctx: LoaderContext<V> = {
         signal: flight.controller.signal,
-        stale,
+        // Never hand out the fail-safe mark: a loader that returns this entry must not store it.
+        stale: stale !== undefined && isKeptByFailSafe(stale) ? asStale(stale) : stale,
         background,
         fail: loaderFailure,
       };
@@ -401,14 +411,16 @@ export class LoadCoordinator<K, V> {
         durationMs: failed.durationMs,
         background,
       });
-    if (failSafeStale !== undefined && !flight.aborted) {
+    // The hard timeout aborts the flight's controller; fail-safe still answers for it.
+    const answerable = !flight.aborted || failed.timedOut;
+    if (failSafeStale !== undefined && answerable) {
       // Fail-safe: serve the last good entry and keep it for `backoff` before trying again. Only
       // this instance's first tier keeps it: other processes must not read it from L2 as fresh.
       const backoff = policy.failSafe!.backoff;
-      const kept = failSafeStale.with({
+      // Marked (FAIL_SAFE_TAG), so that every read of it during the backoff says `isStale`.
+      const kept = keepForFailSafe(failSafeStale, {
         ttl: now - failSafeStale.cachedAt! + backoff,
         staleFor: Math.max(0, failSafeStale.retainUntil! - (now + backoff)),
-        isStale: false,
       });
       if (this.#fences.isCurrent(failed.ticket) && !flight.superseded) {
         this.#background.track(
@@ -509,7 +521,7 @@ export class LoadCoordinator<K, V> {
   serveStale(entry: CacheEntry<V>, key: K, operation: CacheOperationName): CacheEntry<V> {
     this.#counters.staleServed++;
     if (this.#emitter.observed()) this.#emitter.emit("stale_served", operation, key, undefined);
-    return shareEntry(entry, this.#valueMode).with({ isStale: true });
+    return asStale(shareEntry(entry, this.#valueMode));
   }
 
   // ---------------------------------------------------------------------------------------------

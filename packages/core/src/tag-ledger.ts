@@ -11,11 +11,11 @@
  * superseding belongs to the load coordinator and imports run one way.
  */
 import { CacheEntry } from "@cachet/tier";
-import type { Milliseconds } from "@cachet/tier";
+import type { CacheBusMessage, CacheOperationName, Milliseconds } from "@cachet/tier";
 import type { TierSlot } from "./cache-config.js";
-import { NEGATIVE_TAG } from "./entry-helpers.js";
-import { noop } from "./background-work.js";
+import { FAIL_SAFE_TAG, NEGATIVE_TAG } from "./entry-helpers.js";
 import type { TierGuard } from "./tier-guard.js";
+import type { WriteRecovery } from "./write-recovery.js";
 
 /** What is known locally about one tag: when it was last expired and invalidated. */
 interface TagState {
@@ -39,6 +39,7 @@ export class TagLedger<K, V> {
   readonly #cache: string;
   readonly #slots: readonly TierSlot<K, V>[];
   readonly #guard: TierGuard<K, V>;
+  readonly #recovery: WriteRecovery<K, V>;
   readonly #markerTtl: Milliseconds;
   readonly #states = new Map<string, TagState>();
   /**
@@ -53,11 +54,13 @@ export class TagLedger<K, V> {
     cache: string;
     slots: readonly TierSlot<K, V>[];
     guard: TierGuard<K, V>;
+    recovery: WriteRecovery<K, V>;
     markerTtl: Milliseconds;
   }) {
     this.#cache = options.cache;
     this.#slots = options.slots;
     this.#guard = options.guard;
+    this.#recovery = options.recovery;
     this.#markerTtl = options.markerTtl;
   }
 
@@ -85,7 +88,12 @@ export class TagLedger<K, V> {
    * Stores the states of `tags` (just applied at `at`) in the shared tiers, for instances that
    * start later or missed the bus. Rethrows a tier failure per `.tierErrors()`.
    */
-  async writeMarkers(tags: readonly string[], at: number): Promise<void> {
+  async writeMarkers(
+    tags: readonly string[],
+    at: number,
+    operation: CacheOperationName,
+    notice?: CacheBusMessage,
+  ): Promise<void> {
     if (this.#slots.length <= 1) return;
     const markers = tags.map((tag) => {
       const state = this.#states.get(tag)!;
@@ -95,17 +103,15 @@ export class TagLedger<K, V> {
       );
       return [this.#markerKey(tag), marker] as const;
     });
+    // One call per marker, so that a shared tier that cannot take one owes exactly that marker
+    // (see `write-recovery.ts`) and holds back `notice` until it is replayed.
     const calls = this.#slots
       .slice(1)
-      .map((slot, i) =>
-        this.#guard.call(
-          slot,
-          i + 1,
-          () =>
-            slot.tier.insertMany
-              ? slot.tier.insertMany(markers)
-              : Promise.all(markers.map(([k, m]) => slot.tier.insert(k, m))).then(noop),
-          { operation: "insert" },
+      .flatMap((slot, i) =>
+        markers.map(([key, marker]) =>
+          this.#recovery.write(slot, i + 1, { key, entry: marker, operation, notice }, () =>
+            slot.tier.insert(key, marker),
+          ),
         ),
       );
     await this.#guard.settle(calls, { explicit: true });
@@ -114,7 +120,7 @@ export class TagLedger<K, V> {
   /** Reads unknown tags' invalidation times from the shared tiers (once per tag per recheck period). */
   async loadStates(tags: readonly string[], now: number): Promise<void> {
     const unknown = tags.filter((tag) => {
-      if (tag === NEGATIVE_TAG) return false;
+      if (tag === NEGATIVE_TAG || tag === FAIL_SAFE_TAG) return false;
       const state = this.#states.get(tag);
       return state === undefined || (state.checkedAt !== 0 && now - state.checkedAt > TAG_RECHECK_MS);
     });

@@ -6,7 +6,9 @@
  * failure as a `CacheError` with the tier's name, counting it and reporting it as `tier_error`.
  * It decides nothing else: whether a failure is swallowed or thrown follows `.tierErrors()` and is
  * applied by {@link TierGuard.settle} and {@link TierGuard.get}, never by the callers.
- * It must never let a tier's exception escape unwrapped, and never count a breaker skip as an error.
+ * It must never let a tier's exception escape unwrapped, and never count a breaker skip as an error
+ * (a skip is counted and reported as `tier_skipped`). Every successful call to a tier below L1
+ * tells {@link TierGuard.onHealthy}, which starts the replay of that tier's pending writes.
  */
 import { CacheError, isCacheError } from "@cachet/tier";
 import type { CacheEntry, Clock, Milliseconds } from "@cachet/tier";
@@ -28,6 +30,8 @@ export class TierGuard<K, V> {
   readonly #counters: CacheCounters;
   readonly #emitter: CacheEmitter<K>;
   readonly #traceTier: TraceHook | undefined;
+  /** Told of every successful call to a tier below L1 (set by the write recovery). */
+  onHealthy: ((index: number) => void) | undefined;
 
   constructor(options: {
     clock: Clock;
@@ -100,7 +104,10 @@ export class TierGuard<K, V> {
    * Waits for tier calls. Background work (`explicit: false`) never throws; an explicit operation
    * rethrows the first failure with `.tierErrors("throw")`, and always for `CODEC` and `CLOSED`.
    */
-  async settle(calls: Promise<CacheError | undefined>[], options: { explicit: boolean }): Promise<void> {
+  async settle(
+    calls: readonly Promise<CacheError | undefined>[],
+    options: { explicit: boolean },
+  ): Promise<void> {
     const errors = await Promise.all(calls);
     if (!options.explicit) return;
     const first = errors.find((error) => error !== undefined);
@@ -114,6 +121,10 @@ export class TierGuard<K, V> {
     if (wrapped.code !== "CIRCUIT_OPEN") {
       this.#counters.tiers[index]!.errors++;
       this.#emitter.emit("tier_error", site.operation, site.key, slot.name, { error: wrapped });
+    } else {
+      // Not an error of the tier, but never silent: a skipped write is recorded by the caller.
+      this.#counters.tiers[index]!.skipped++;
+      this.#emitter.emit("tier_skipped", site.operation, site.key, slot.name, { error: wrapped });
     }
     return wrapped;
   }
@@ -147,6 +158,18 @@ export class TierGuard<K, V> {
       promise = Promise.reject(error);
     }
     if (slot.timeout !== undefined) promise = withTimeout(promise, slot.timeout, this.#clock, slot.name);
+    const onHealthy = index > 0 ? this.onHealthy : undefined;
+    if (onHealthy !== undefined) {
+      // After the breaker recorded the success, so that a replay it starts is let through.
+      return this.#withBreaker(breaker, promise).then((value) => {
+        onHealthy(index);
+        return value;
+      });
+    }
+    return this.#withBreaker(breaker, promise);
+  }
+
+  #withBreaker<T>(breaker: TierSlot<K, V>["breaker"], promise: Promise<T>): Promise<T> {
     if (breaker === undefined) return promise;
     return promise.then(
       (value) => {

@@ -13,13 +13,23 @@ import type { CacheOperationName } from "@cachet/tier";
 import type { CacheEmitter } from "./cache-emitter.js";
 import type { TierSlot } from "./cache-config.js";
 import type { CacheCounters } from "./cache-stats.js";
-import { capTtl, isNegative, newest, outEntry, shareEntry } from "./entry-helpers.js";
+import {
+  asStale,
+  capTtl,
+  isKeptByFailSafe,
+  isNegative,
+  newest,
+  outEntry,
+  shareEntry,
+} from "./entry-helpers.js";
 import type { FenceTicket, KeyFences } from "./key-fences.js";
 import type { BackgroundWork } from "./background-work.js";
 import { noop } from "./background-work.js";
 import type { TagLedger } from "./tag-ledger.js";
 import type { TierGuard } from "./tier-guard.js";
 import type { ValueMode } from "./value-mode.js";
+import type { WriteRecovery } from "./write-recovery.js";
+import type { CacheBusMessage } from "@cachet/tier";
 
 /** What a read down the tiers found. */
 export interface TierRead<V> {
@@ -51,6 +61,7 @@ export class TierStack<K, V> {
   readonly #jitter: Milliseconds;
   readonly #random: () => number;
   readonly #readL1: L1Reader<K, V> | undefined;
+  readonly #recovery: WriteRecovery<K, V>;
 
   constructor(options: {
     slots: readonly TierSlot<K, V>[];
@@ -65,6 +76,7 @@ export class TierStack<K, V> {
     jitter: Milliseconds;
     random: () => number;
     readL1: L1Reader<K, V> | undefined;
+    recovery: WriteRecovery<K, V>;
   }) {
     this.slots = options.slots;
     this.#clock = options.clock;
@@ -78,6 +90,7 @@ export class TierStack<K, V> {
     this.#jitter = options.jitter;
     this.#random = options.random;
     this.#readL1 = options.readL1;
+    this.#recovery = options.recovery;
   }
 
   /**
@@ -94,7 +107,8 @@ export class TierStack<K, V> {
     for (let i = read.from; i < this.slots.length; i++) {
       const slot = this.slots[i]!;
       if (i > 0 && emitter.observed()) emitter.emit("fallback", operation, key, slot.name);
-      let entry = await this.#guard.get(slot, i, key, operation);
+      // This process owes the tier a write of this key: what it holds is what that write replaced.
+      let entry = this.#recovery.blocks(i, key) ? undefined : await this.#guard.get(slot, i, key, operation);
       if (entry === undefined) {
         this.#counters.tiers[i]!.misses++;
         if (emitter.observed()) emitter.emit("miss", operation, key, slot.name);
@@ -115,8 +129,14 @@ export class TierStack<K, V> {
       if (!entry.isExpiredAt(now)) {
         this.#counters.tiers[i]!.hits++;
         if (emitter.observed()) emitter.emit("hit", operation, key, slot.name);
-        const shared = shareEntry(entry, this.#valueMode);
+        let shared = shareEntry(entry, this.#valueMode);
         if (i > 0) this.promote(key, shared, { index: i, ticket: read.ticket, now, operation });
+        if (isKeptByFailSafe(shared)) {
+          // Kept by fail-safe past its ttl: it reads as stale, whichever tier holds it.
+          this.#counters.staleServed++;
+          if (emitter.observed()) emitter.emit("stale_served", operation, key, slot.name);
+          shared = asStale(shared);
+        }
         return { entry: shared, index: i, stale };
       }
       this.#counters.tiers[i]!.misses++;
@@ -145,7 +165,7 @@ export class TierStack<K, V> {
         found =
           t === 0 && readL1 !== undefined
             ? batchKeys.map((key) => readL1(key, "getMany"))
-            : await this.#guard.getMany(slot, t, batchKeys, "getMany");
+            : await this.#readUnblocked(slot, t, batchKeys);
       } finally {
         if (tickets) for (const ticket of tickets) this.#fences.release(ticket);
       }
@@ -165,7 +185,13 @@ export class TierStack<K, V> {
               now: at,
               operation: "getMany",
             });
-          results[index] = outEntry(entry, this.#valueMode);
+          if (isKeptByFailSafe(entry)) {
+            this.#counters.staleServed++;
+            if (emitter.observed()) emitter.emit("stale_served", "getMany", keys[index], slot.name);
+            results[index] = asStale(outEntry(entry, this.#valueMode));
+          } else {
+            results[index] = outEntry(entry, this.#valueMode);
+          }
         } else {
           if (emitter.observed())
             emitter.emit(entry === undefined ? "miss" : "expired", "getMany", keys[index], slot.name);
@@ -235,10 +261,18 @@ export class TierStack<K, V> {
   async writeAll(
     key: K,
     entry: CacheEntry<V>,
-    write: { operation: CacheOperationName; explicit: boolean; upTo?: number },
+    write: {
+      operation: CacheOperationName;
+      explicit: boolean;
+      upTo?: number;
+      /** An explicit write's bus message, held back while a shared tier owes this write. */
+      notice?: CacheBusMessage | undefined;
+    },
   ): Promise<void> {
     const jitter = this.#jitter > 0 ? Math.floor(this.#random() * this.#jitter) : 0;
     const last = write.upTo ?? this.slots.length - 1;
+    const { operation, explicit } = write;
+    const ticket = this.#fences.acquire(key);
     const calls: Promise<CacheError | undefined>[] = [];
     let previousTtl: number | undefined = -1;
     let previous: CacheEntry<V> = entry;
@@ -250,11 +284,60 @@ export class TierStack<K, V> {
       const forTier = ttl === entry.ttl ? entry : ttl === previousTtl ? previous : entry.with({ ttl });
       previousTtl = ttl;
       previous = forTier;
+      const run = () => slot.tier.insert(key, forTier);
       calls.push(
-        this.#guard.call(slot, i, () => slot.tier.insert(key, forTier), { operation: write.operation, key }),
+        explicit && i > 0
+          ? this.#recovery.write(slot, i, { key, entry: forTier, operation, notice: write.notice }, run)
+          : this.#guard.call(slot, i, run, { operation, key }),
       );
     }
-    await this.#guard.settle(calls, { explicit: write.explicit });
+    try {
+      const errors = await Promise.all(calls);
+      if (errors.some((error) => error?.code === "CODEC") && this.#fences.isCurrent(ticket)) {
+        // Nothing partial: a value one tier refuses is taken back from the tiers that took it.
+        await this.#takeBack(key, errors, operation);
+      }
+      await this.#guard.settle(
+        errors.map((error) => Promise.resolve(error)),
+        { explicit },
+      );
+    } finally {
+      this.#fences.release(ticket);
+    }
+  }
+
+  /** Removes `key` from every tier whose write succeeded (`errors[i] === undefined`). */
+  async #takeBack(
+    key: K,
+    errors: readonly (CacheError | undefined)[],
+    operation: CacheOperationName,
+  ): Promise<void> {
+    const calls: Promise<CacheError | undefined>[] = [];
+    errors.forEach((error, i) => {
+      if (error !== undefined) return;
+      const slot = this.slots[i]!;
+      const run = () => slot.tier.invalidate(key);
+      calls.push(
+        i > 0
+          ? this.#recovery.write(slot, i, { key, entry: undefined, operation, notice: undefined }, run)
+          : this.#guard.call(slot, i, run, { operation, key }),
+      );
+    });
+    await Promise.all(calls);
+  }
+
+  /** `getMany` on tier `t` for the keys it may answer; keys this process owes a write are misses. */
+  async #readUnblocked(
+    slot: TierSlot<K, V>,
+    t: number,
+    keys: readonly K[],
+  ): Promise<(CacheEntry<V> | undefined)[]> {
+    if (!keys.some((key) => this.#recovery.blocks(t, key)))
+      return this.#guard.getMany(slot, t, keys, "getMany");
+    const open = keys.filter((key) => !this.#recovery.blocks(t, key));
+    const found = open.length === 0 ? [] : await this.#guard.getMany(slot, t, open, "getMany");
+    let j = 0;
+    return keys.map((key) => (this.#recovery.blocks(t, key) ? undefined : found[j++]));
   }
 
   /** Writes a batch load's entries whose tickets are still current, one batch call per tier. */
@@ -279,20 +362,32 @@ export class TierStack<K, V> {
     await this.#guard.settle(calls, { explicit: false });
   }
 
-  /** Removes `key` from every tier, concurrently. */
-  async invalidateAll(key: K): Promise<void> {
+  /**
+   * Removes `key` from every tier, concurrently. A shared tier that cannot take the removal owes
+   * it (see `write-recovery.ts`), and holds back `notice` until it is replayed.
+   */
+  async invalidateAll(key: K, notice?: CacheBusMessage): Promise<void> {
+    const operation = "invalidate";
     await this.#guard.settle(
-      this.slots.map((slot, i) =>
-        this.#guard.call(slot, i, () => slot.tier.invalidate(key), { operation: "invalidate", key }),
-      ),
+      this.slots.map((slot, i) => {
+        const run = () => slot.tier.invalidate(key);
+        return i > 0
+          ? this.#recovery.write(slot, i, { key, entry: undefined, operation, notice }, run)
+          : this.#guard.call(slot, i, run, { operation, key });
+      }),
       { explicit: true },
     );
   }
 
-  /** Removes every entry from every tier, concurrently. */
-  async clearAll(): Promise<void> {
+  /** Removes every entry from every tier, concurrently; a shared tier that cannot owes the clear. */
+  async clearAll(notice?: CacheBusMessage): Promise<void> {
+    const operation = "clear";
     await this.#guard.settle(
-      this.slots.map((slot, i) => this.#guard.call(slot, i, () => slot.tier.clear(), { operation: "clear" })),
+      this.slots.map((slot, i) =>
+        i > 0
+          ? this.#recovery.wipe(slot, i, { operation, notice })
+          : this.#guard.call(slot, i, () => slot.tier.clear(), { operation }),
+      ),
       { explicit: true },
     );
   }

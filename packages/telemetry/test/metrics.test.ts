@@ -227,6 +227,8 @@ describe("cache.event.count", () => {
         "miss get memory": 4,
         "fallback get mock": 4,
         "tier_error get mock TIER_FAILURE": 2,
+        // The call made while the breaker was open is not an error, but it is reported.
+        "tier_skipped get mock CIRCUIT_OPEN": 1,
         "breaker_open get mock": 1,
         "breaker_closed get mock": 1,
         "miss get mock": 4,

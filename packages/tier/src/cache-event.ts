@@ -27,6 +27,10 @@
  * | `tier_error` | a tier operation failed (`tier`, `error`); the cache went on without it |
  * | `breaker_open` / `breaker_closed` | a tier's circuit breaker changed state |
  * | `bus_received` / `bus_reconnected` | a coherence message arrived / the bus reconnected |
+ * | `tier_skipped` | a tier call was not made because the tier's circuit breaker is open (`tier`, `error`) |
+ * | `write_pending` | a shared tier could not take an explicit write, removal, clear or tag marker; it is recorded for replay |
+ * | `write_replayed` | a recorded write reached its tier (then the bus message it held back is sent) |
+ * | `write_overflow` | too many writes were pending for one tier: they were replaced by one clear of that tier |
  */
 export type CacheEventType =
   | "hit"
@@ -50,7 +54,11 @@ export type CacheEventType =
   | "breaker_open"
   | "breaker_closed"
   | "bus_received"
-  | "bus_reconnected";
+  | "bus_reconnected"
+  | "tier_skipped"
+  | "write_pending"
+  | "write_replayed"
+  | "write_overflow";
 
 /** The public operation that caused an event. */
 export type CacheOperationName =
