@@ -82,7 +82,7 @@ const VALUE_MODES: readonly ValueMode[] = ["freeze", "clone", "reference"];
  * `INVALID_OPTION` naming the option.
  *
  * @example
- * const l2 = Cache.builder<string, User>().storage(new RedisTier({ client: redis })).ttl("5m");
+ * const l2 = Cache.builder<string, User>().storage(new RedisTier({ client: redis, prefix: "users" })).ttl("5m");
  * const users = Cache.builder<string, User>()
  *   .name("users")
  *   .memory({ maxEntries: 10_000 })
@@ -180,8 +180,10 @@ export class CacheBuilder<K, V> {
 
   /**
    * Circuit breaker for this tier: after repeated failures the tier is skipped for a cool-down, then
-   * probed with one call. Pass options, a shared `CircuitBreaker`, or `false` to turn it off.
-   * @default off for the first tier, `{ failureThreshold: 5, cooldown: "30s" }` for fallback tiers
+   * probed with one call. Pass options, a shared `CircuitBreaker`, or `false` to turn it off. A
+   * tier with `onReady` (RedisTier) makes an open breaker probe as soon as its client is ready again.
+   * @default off for the first tier; for fallback tiers a breaker opening after 5 failures, with a
+   * cool-down of 1 s doubling on each failed probe up to 5 s
    */
   circuitBreaker(breaker: CircuitBreakerOptions | CircuitBreaker | false): this {
     this.#breaker = breaker;
@@ -360,6 +362,10 @@ export class CacheBuilder<K, V> {
     if (typeof random !== "function") throw invalid("`ttlJitter` random source must be a function");
 
     const policy = this.#policy();
+    // Each tier learns which cache it serves before that cache's first call: a RedisTier without a
+    // prefix derives its namespace from a named cache (two caches never share keys by default),
+    // and refuses an unnamed one or a second cache (INVALID_OPTION, thrown from here).
+    for (const slot of slots) slot.tier.attach?.({ cacheName: name, isNamed: g.name !== undefined });
     const config: CacheConfig<K, V> = {
       name,
       clock,

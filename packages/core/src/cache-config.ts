@@ -17,6 +17,8 @@ export interface TierBreaker {
   tryAcquire(): boolean;
   recordSuccess(): void;
   recordFailure(): void;
+  /** Turns an open breaker half-open at once (the backend said it is ready again). */
+  recovered?(): void;
 }
 
 /** One tier with the policy the builder chain gave it. @internal */

@@ -96,6 +96,7 @@ export class Cache<K, V> {
   // The bus.
   readonly #bus: CacheBus | undefined;
   readonly #busKeys: BusKeys<K>;
+  /** Bus subscriptions and tier ready-watchers, undone by `close()`. */
   readonly #busUnsubscribe: (() => void)[] = [];
 
   /** Starts a builder; see {@link CacheBuilder}. */
@@ -153,6 +154,13 @@ export class Cache<K, V> {
           }),
         );
       }
+    }
+    // A tier that can tell when its backend is ready again (a Redis client's "ready") lets an open
+    // breaker probe at once instead of waiting out its cool-down: recovery in seconds, not 30 s.
+    for (const slot of config.slots) {
+      const breaker = slot.breaker;
+      if (breaker?.recovered === undefined || slot.tier.onReady === undefined) continue;
+      this.#busUnsubscribe.push(slot.tier.onReady(() => breaker.recovered?.()));
     }
     for (const instrumentation of config.instrumentations) {
       try {

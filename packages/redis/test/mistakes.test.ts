@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from "@jest/globals";
+import { Cache } from "@cachet/core";
 import { CacheEntry, isCacheError } from "@cachet/tier";
 import type { CacheError } from "@cachet/tier";
 import { describeRedis, findFreePort, startRedis } from "@cachet/test-utils";
@@ -101,6 +102,27 @@ describe("RedisTier prefix: two caches never share keys by default", () => {
     expect(isCacheError(second) && second.code).toBe("INVALID_OPTION");
     expect(String(second)).toMatch(/already stores cache "users"/);
     await tier.close();
+  });
+
+  it("the cache builder attaches its tiers: a named cache gets cachet.<name>, an unnamed one is refused at build", async () => {
+    const users = new RedisTier<string, string>({ client: lazy });
+    const cache = Cache.builder<string, string>()
+      .name("users")
+      .memory({ maxEntries: 10 })
+      .fallback(Cache.builder<string, string>().storage(users))
+      .build();
+    expect(users.redisKey("42")).toBe("cachet.users:42");
+    await cache.close();
+    const orphan = new RedisTier<string, string>({ client: lazy });
+    const refused = thrown(() =>
+      Cache.builder<string, string>()
+        .memory({ maxEntries: 10 })
+        .fallback(Cache.builder<string, string>().storage(orphan))
+        .build(),
+    );
+    expect(isCacheError(refused) && refused.code).toBe("INVALID_OPTION");
+    expect(String(refused)).toMatch(/needs a `prefix`, or the cache a name/);
+    await orphan.close();
   });
 
   it("an explicit prefix wins over any cache name", async () => {
