@@ -433,7 +433,7 @@ export class Cache<K, V> {
       throw new CacheError("INVALID_OPTION", `\`${what.operation}\` needs an array of non-empty tag strings`);
     }
     if (tags.length === 0) return;
-    const at = this.#clock.now();
+    const at = this.#tags.operationTime(this.#clock.now());
     this.#applyTags(what.type, tags, at);
     await this.#tags.writeMarkers(tags, at);
     if (this.#bus !== undefined)
