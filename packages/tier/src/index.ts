@@ -7,6 +7,10 @@ export type { CacheTier } from "./cache-tier.js";
 export { CacheError, isCacheError } from "./cache-error.js";
 export type { CacheErrorCode, CacheErrorOptions } from "./cache-error.js";
 
+// Option checks shared by every package
+export { assertKnownKeys } from "./known-keys.js";
+export { assertTagList, isTagList } from "./tag-list.js";
+
 // Time
 export { systemClock } from "./clock.js";
 export type { Clock, TimerHandle } from "./clock.js";
