@@ -20,7 +20,7 @@
  * This file must never await on the hit path, and never call a tier except through L1's
  * synchronous read (everything else goes through the tier stack and its guard).
  */
-import { CacheError, toMilliseconds } from "@cachet/tier";
+import { CacheError, assertKnownKeys, assertTagList, toMilliseconds } from "@cachet/tier";
 import type { CacheBus, CacheBusMessage, CacheEntry, Clock, Milliseconds } from "@cachet/tier";
 import { cacheEventChannel } from "./cache-event.js";
 import type { CacheEventListener, CacheEventType, CacheOperationName } from "@cachet/tier";
@@ -40,8 +40,8 @@ import { policyFor } from "./load-policy.js";
 import type { LoadPolicy } from "./load-policy.js";
 import type { BatchLoader, GetOrInsertOptions, InsertOptions, Loader } from "./loader.js";
 import type { CacheInstrumentation } from "./instrumentation.js";
+import { INSERT_KEYS } from "./option-keys.js";
 import type { SharedReads } from "./shared-reads.js";
-import { isTagList } from "./tag-ledger.js";
 import type { TagLedger, TagOperationType } from "./tag-ledger.js";
 import type { TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
@@ -262,13 +262,13 @@ export class Cache<K, V> {
           this.#l1Counters.hits++;
           const ttr = this.#ttr;
           if (ttr !== undefined && entry.cachedAt !== undefined && now - entry.cachedAt >= ttr) {
-            this.#loads.refreshIfDue(key, {
-              entry,
-              index: 0,
-              now,
-              load: { loader, operation },
-              policy: policyFor(this.#policy, options),
-            });
+            let policy: LoadPolicy<V>;
+            try {
+              policy = policyFor(this.#policy, options);
+            } catch (error) {
+              return Promise.reject(error); // invalid options: reject, never throw
+            }
+            this.#loads.refreshIfDue(key, { entry, index: 0, now, load: { loader, operation }, policy });
           }
           if (this.#observed()) this.#emitter.emit("hit", operation, key, this.#l1Name);
           if (negative) return RESOLVED_UNDEFINED;
@@ -282,7 +282,12 @@ export class Cache<K, V> {
         if (this.#observed()) this.#emitter.emit("miss", operation, key, this.#l1Name);
       }
     }
-    return this.#loads.load(key, loader, options, { operation, from, stale });
+    try {
+      return this.#loads.load(key, loader, options, { operation, from, stale });
+    } catch (error) {
+      // Invalid per-call options (checked on a miss, never on a hit): reject, never throw.
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -312,6 +317,24 @@ export class Cache<K, V> {
   async getMany(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]> {
     if (this.#closed) throw this.#closedError();
     return this.#stack.readMany(keys);
+  }
+
+  /**
+   * Returns the value for `key`, or `undefined` when no tier has it: {@link Cache.get} for callers
+   * who want the value, not the entry (a stale value within the stale-while-revalidate window
+   * included). A read like `get`: counted in the stats, a lower tier's hit is promoted.
+   */
+  async getValue(key: K): Promise<V | undefined> {
+    return (await this.get(key))?.value;
+  }
+
+  /**
+   * True when some tier holds a fresh entry for `key` (a stale one, or a remembered absence, is
+   * `false`). A read like {@link Cache.get}: counted in the stats, a lower tier's hit is promoted.
+   */
+  async has(key: K): Promise<boolean> {
+    const entry = await this.get(key);
+    return entry !== undefined && !entry.isStale;
   }
 
   /**
@@ -346,19 +369,52 @@ export class Cache<K, V> {
    */
   async insert(key: K, value: V | CacheEntry<V>, options?: InsertOptions): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    const stampedAt = this.#tags.stamp(this.#clock.now());
-    let policy = this.#policy;
-    if (options !== undefined) {
-      const ttl = options.ttl === undefined ? policy.ttl : toMilliseconds(options.ttl, "ttl");
-      policy = { ...policy, ttl, tags: options.tags };
+    await this.#write(key, value, this.#insertPolicy(options, "insert"));
+    if (this.#bus !== undefined)
+      await this.#publish({ type: "set", cache: this.name, keys: [this.#busKeys.encode(key)] });
+    this.#emitter.emit("inserted", "insert", key, undefined);
+  }
+
+  /**
+   * Stores many values (or {@link CacheEntry}s) at once, each as {@link Cache.insert} would, with
+   * one bus message for all of them. `options` apply to every value.
+   * @throws CacheError as `insert`; a key whose write fails does not stop the others.
+   */
+  async insertMany(
+    entries: Iterable<readonly [key: K, value: V | CacheEntry<V>]>,
+    options?: InsertOptions,
+  ): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    const policy = this.#insertPolicy(options, "insertMany");
+    const pairs = [...entries];
+    if (pairs.length === 0) return;
+    const writes = pairs.map(([key, value]) => this.#write(key, value, policy));
+    const failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    if (this.#bus !== undefined) {
+      const keys = pairs.map(([key]) => this.#busKeys.encode(key));
+      await this.#publish({ type: "set", cache: this.name, keys });
     }
+    for (const [key] of pairs) this.#emitter.emit("inserted", "insert", key, undefined);
+  }
+
+  /** The write policy of an `insert`: the cache's, or merged with the call's options (checked). */
+  #insertPolicy(options: InsertOptions | undefined, operation: string): LoadPolicy<V> {
+    const policy = this.#policy;
+    if (options === undefined) return policy;
+    assertKnownKeys(options, INSERT_KEYS, operation);
+    if (options.tags !== undefined) assertTagList(options.tags, "tags");
+    const ttl = options.ttl === undefined ? policy.ttl : toMilliseconds(options.ttl, "ttl");
+    return { ...policy, ttl, tags: options.tags };
+  }
+
+  /** One explicit write: the fence first, then every tier. */
+  async #write(key: K, value: V | CacheEntry<V>, policy: LoadPolicy<V>): Promise<void> {
+    const stampedAt = this.#tags.stamp(this.#clock.now());
     const entry = toEntry(value, { policy, stampedAt, valueMode: this.#valueMode });
     // The write fence: from here on, no load, refresh or promotion that started earlier may write.
     this.#supersede(key);
     await this.#stack.writeAll(key, entry, { operation: "insert", explicit: true });
-    if (this.#bus !== undefined)
-      await this.#publish({ type: "set", cache: this.name, keys: [this.#busKeys.encode(key)] });
-    this.#emitter.emit("inserted", "insert", key, undefined);
   }
 
   /** Removes `key` from every tier, concurrently. */
@@ -371,6 +427,23 @@ export class Cache<K, V> {
       await this.#publish({ type: "invalidate", cache: this.name, keys: [this.#busKeys.encode(key)] });
     }
     this.#emitter.emit("invalidated", "invalidate", key, undefined);
+  }
+
+  /** Removes many keys from every tier, concurrently, with one bus message for all of them. */
+  async invalidateMany(keys: Iterable<K>): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    const list = [...keys];
+    if (list.length === 0) return;
+    for (const key of list) this.#supersede(key);
+    const removals = list.map((key) => this.#stack.invalidateAll(key));
+    const failed = (await Promise.allSettled(removals)).find((r) => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    for (const key of list) this.#loads.forgetRefreshBackoff(key);
+    if (this.#bus !== undefined) {
+      const encoded = list.map((key) => this.#busKeys.encode(key));
+      await this.#publish({ type: "invalidate", cache: this.name, keys: encoded });
+    }
+    for (const key of list) this.#emitter.emit("invalidated", "invalidate", key, undefined);
   }
 
   /** Removes every entry from every tier, concurrently. In-flight loads do not write back. */
@@ -429,9 +502,7 @@ export class Cache<K, V> {
     what: { type: TagOperationType; operation: "invalidateTags" | "expireTags" },
   ): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    if (!isTagList(tags)) {
-      throw new CacheError("INVALID_OPTION", `\`${what.operation}\` needs an array of non-empty tag strings`);
-    }
+    assertTagList(tags, what.operation);
     if (tags.length === 0) return;
     const at = this.#tags.operationTime(this.#clock.now());
     this.#applyTags(what.type, tags, at);

@@ -183,8 +183,3 @@ export class TagLedger<K, V> {
     return `${TAG_MARKER_PREFIX}${this.#cache}:${tag}` as unknown as K;
   }
 }
-
-/** True for an array of non-empty strings. @internal */
-export function isTagList(tags: unknown): boolean {
-  return Array.isArray(tags) && (tags as unknown[]).every((tag) => typeof tag === "string" && tag.length > 0);
-}
