@@ -388,14 +388,15 @@ export class Cache<K, V> {
     const policy = this.#insertPolicy(options, "insertMany");
     const pairs = [...entries];
     if (pairs.length === 0) return;
-    const writes = pairs.map(([key, value]) => this.#write(key, value, policy));
-    const failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
-    if (failed !== undefined) throw failed.reason;
-    if (this.#bus !== undefined) {
-      const keys = pairs.map(([key]) => this.#busKeys.encode(key));
+    const results = await Promise.allSettled(pairs.map(([key, value]) => this.#write(key, value, policy)));
+    // The keys that were written are announced even when others failed, as `insert` would have.
+    const written = pairs.filter((_, i) => results[i]!.status === "fulfilled").map(([key]) => key);
+    if (this.#bus !== undefined && written.length > 0) {
+      const keys = written.map((key) => this.#busKeys.encode(key));
       await this.#publish({ type: "set", cache: this.name, keys });
     }
-    for (const [key] of pairs) this.#emitter.emit("inserted", "insert", key, undefined);
+    for (const key of written) this.#emitter.emit("inserted", "insert", key, undefined);
+    throwFirstRejection(results);
   }
 
   /** The write policy of an `insert`: the cache's, or merged with the call's options (checked). */
@@ -435,15 +436,15 @@ export class Cache<K, V> {
     const list = [...keys];
     if (list.length === 0) return;
     for (const key of list) this.#supersede(key);
-    const removals = list.map((key) => this.#stack.invalidateAll(key));
-    const failed = (await Promise.allSettled(removals)).find((r) => r.status === "rejected");
-    if (failed !== undefined) throw failed.reason;
-    for (const key of list) this.#loads.forgetRefreshBackoff(key);
-    if (this.#bus !== undefined) {
-      const encoded = list.map((key) => this.#busKeys.encode(key));
-      await this.#publish({ type: "invalidate", cache: this.name, keys: encoded });
+    const results = await Promise.allSettled(list.map((key) => this.#stack.invalidateAll(key)));
+    const removed = list.filter((_, i) => results[i]!.status === "fulfilled");
+    for (const key of removed) this.#loads.forgetRefreshBackoff(key);
+    if (this.#bus !== undefined && removed.length > 0) {
+      const keys = removed.map((key) => this.#busKeys.encode(key));
+      await this.#publish({ type: "invalidate", cache: this.name, keys });
     }
-    for (const key of list) this.#emitter.emit("invalidated", "invalidate", key, undefined);
+    for (const key of removed) this.#emitter.emit("invalidated", "invalidate", key, undefined);
+    throwFirstRejection(results);
   }
 
   /** Removes every entry from every tier, concurrently. In-flight loads do not write back. */
@@ -656,6 +657,11 @@ export class Cache<K, V> {
   #closedError(): CacheError {
     return new CacheError("CLOSED", `cache \`${this.name}\` is closed`);
   }
+}
+
+/** Rethrows the first failure of a batch whose other members were allowed to finish. */
+function throwFirstRejection(results: readonly PromiseSettledResult<unknown>[]): void {
+  for (const result of results) if (result.status === "rejected") throw result.reason;
 }
 
 /** How {@link Cache.builder} hands the constructor to the builder (which must not import `Cache`). */

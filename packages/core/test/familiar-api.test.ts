@@ -1,6 +1,7 @@
 // What users coming from BentoCache, cache-manager and Keyv reach for (issue 18): has, getValue,
 // insertMany, invalidateMany, and a loader context that sets ttl and tags or skips caching.
-import { Cache, CacheEntry, ManualClock, MemoryBus } from "../src/index.js";
+import { MockCache } from "@cachet/tier";
+import { Cache, CacheEntry, CacheError, ManualClock, MemoryBus, MemoryBusHub } from "../src/index.js";
 import type { CacheBusMessage } from "../src/index.js";
 import { fleet, flush, twoTier } from "./fixtures.js";
 
@@ -68,6 +69,33 @@ describe("batch writes", () => {
     await a.invalidateTags(["t"]);
     expect(await b.getMany(["x", "y"])).toEqual([undefined, undefined]);
     await Promise.all([a.close(), b.close(), spy.close?.()]);
+  });
+
+  it("insertMany with tierErrors('throw'): rejects with the failure, still announces the keys written", async () => {
+    const clock = new ManualClock();
+    const hub = new MemoryBusHub();
+    const l2 = new MockCache<string, string>({ clock });
+    const cache = Cache.builder<string, string>({ clock })
+      .name("c")
+      .memory({ maxEntries: 10 })
+      .fallback(Cache.builder<string, string>().storage(l2).circuitBreaker(false))
+      .tierErrors("throw")
+      .bus(new MemoryBus(hub, "a"))
+      .build();
+    const messages: CacheBusMessage[] = [];
+    const spy = new MemoryBus(hub, "spy");
+    spy.subscribe((message) => messages.push(message));
+    l2.failNext("insert", new CacheError("TIER_FAILURE", "injected", { tier: "mock" }));
+    await expect(
+      cache.insertMany([
+        ["a", "1"],
+        ["b", "2"],
+      ]),
+    ).rejects.toMatchObject({ code: "TIER_FAILURE" });
+    expect(messages).toEqual([{ type: "set", cache: "c", keys: ["b"] }]);
+    expect((await l2.get("b"))?.value).toBe("2");
+    await cache.close();
+    await spy.close();
   });
 
   it("invalidateMany removes the keys from every tier and every instance", async () => {
