@@ -8,8 +8,10 @@
  * writes), `LoadCoordinator` (flights, refresh, stale-while-revalidate, fail-safe; with
  * `runLoader`, `FleetLock` and `BatchLoads`), `SharedReads` (`get` after an L1 miss).
  *
- * Length: about 590 lines, of which the public API's TSDoc is roughly half; the logic left here
- * is what must stay in the facade (the fast paths, the write fence calls, the bus handlers).
+ * Length: about 670 lines, of which the public API's TSDoc is roughly half; the logic left here
+ * is what must stay in the facade (the fast paths, the write fence calls, the bus handlers). The
+ * batch writes (`insertMany`, `invalidateMany`) sit next to `insert`/`invalidate` because they
+ * share their fence and bus steps.
  *
  * Why the fast path is written twice (`get` and `#getOrLoad`): a hit must return without crossing
  * a module boundary, allocating, or awaiting. The two differ in what they hand out (an entry or a
