@@ -1,7 +1,6 @@
 import { CacheError } from "./cache-error.js";
 import { toMilliseconds } from "./duration.js";
 import type { Duration, Milliseconds } from "./duration.js";
-import { assertTagList } from "./tag-list.js";
 
 /** Options for {@link CacheEntry}. All are optional. */
 export interface CacheEntryOptions {
@@ -13,7 +12,7 @@ export interface CacheEntryOptions {
   ttl?: Duration | undefined;
   /** When the value was produced, in epoch ms. Stamped by the cache or tier on insert when absent. */
   cachedAt?: number | undefined;
-  /** Group labels for bulk invalidation: an array of non-empty strings. */
+  /** Group labels for bulk invalidation: an array of strings (a bare string is refused). */
   tags?: readonly string[] | undefined;
   /**
    * How long after its ttl the entry is kept physically so that it can still be served as stale
@@ -26,6 +25,12 @@ export interface CacheEntryOptions {
 }
 
 const EMPTY_TAGS: readonly string[] = Object.freeze([]);
+
+function isStringArray(tags: unknown): tags is readonly string[] {
+  if (!Array.isArray(tags)) return false;
+  for (const tag of tags as unknown[]) if (typeof tag !== "string") return false;
+  return true;
+}
 
 /**
  * An immutable cached value with its metadata: when it was cached, how long it stays fresh, its
@@ -64,7 +69,7 @@ export class CacheEntry<V> {
 
   /**
    * @throws CacheError `INVALID_OPTION` when `ttl` or `staleFor` is not a duration (negative, not
-   * finite, unparsable), `cachedAt` is not finite, or `tags` is not an array of non-empty strings.
+   * finite, unparsable), `cachedAt` is not finite, or `tags` is not an array of strings.
    */
   constructor(value: V, options?: CacheEntryOptions) {
     this.value = value;
@@ -78,7 +83,14 @@ export class CacheEntry<V> {
     const own = this as { tags: readonly string[]; staleFor: Milliseconds; isStale: boolean };
     const tags = options?.tags;
     if (tags !== undefined && tags !== EMPTY_TAGS) {
-      assertTagList(tags, "tags");
+      // Only the shape: an entry decoded from storage may carry any string. The non-empty rule
+      // applies where users hand tags to a cache (`assertTagList` in the core).
+      if (!isStringArray(tags)) {
+        throw new CacheError(
+          "INVALID_OPTION",
+          `\`tags\` must be an array of strings, got ${typeof tags === "string" ? `the string ${JSON.stringify(tags)}` : "something else"}`,
+        );
+      }
       if (tags.length !== 0) own.tags = Object.isFrozen(tags) ? tags : Object.freeze([...tags]);
     }
     const staleFor = options?.staleFor;

@@ -72,11 +72,14 @@ describe("CacheEntry options", () => {
     expect(() => new CacheEntry("v", { staleFor: "-1s" as Duration })).toThrow(invalid(/`staleFor`/));
   });
 
-  it("refuses a tag list that is not an array of non-empty strings", () => {
+  it("refuses a tag list that is not an array of strings, instead of spreading a string into letters", () => {
     expect(() => new CacheEntry("v", { tags: "oops" as unknown as string[] })).toThrow(
-      invalid(/`tags` must be an array of non-empty strings/),
+      invalid('`tags` must be an array of strings, got the string "oops"'),
     );
-    expect(() => new CacheEntry("v", { tags: ["ok", ""] })).toThrow(invalid(/`tags`/));
+    expect(() => new CacheEntry("v", { tags: ["ok", 1] as unknown as string[] })).toThrow(invalid(/`tags`/));
+    // Any string is kept: an entry decoded from storage must not fail on a tag; the caches refuse
+    // empty tags where users give them.
+    expect(new CacheEntry("v", { tags: ["ok", ""] }).tags).toEqual(["ok", ""]);
   });
 
   it("keeps its own frozen copy of the tags", () => {
