@@ -80,7 +80,17 @@ describeRedis("RedisTier envelope against hostile bytes", () => {
           await raw.set(`${PREFIX}:${key}`, bytes);
           const { entry, reported } = await readBack(key);
           // A well-formed header with random metadata may describe an expired entry: a silent miss.
-          if (entry === undefined && !reported) expect(rest.length).toBeGreaterThanOrEqual(8);
+          if (entry === undefined && !reported) {
+            expect(rest.length).toBeGreaterThanOrEqual(8);
+            // That is the only silent miss: the header is readable, has a ttl (flag bit 0), and its
+            // `cachedAt + ttl + staleFor` (stale time: flag bit 1) has passed. Anything else must
+            // have been reported.
+            expect(flags & 1).toBe(1);
+            const cachedAt = bytes.readDoubleBE(3);
+            const ttl = bytes.readDoubleBE(11);
+            const staleFor = flags & 2 ? bytes.readDoubleBE(19) : 0;
+            expect(cachedAt + ttl + staleFor).toBeLessThanOrEqual(Date.now());
+          }
         },
       ),
       { numRuns: RUNS },

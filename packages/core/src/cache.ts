@@ -100,11 +100,15 @@ export class Cache<K, V> {
 
   /** Starts a builder; see {@link CacheBuilder}. */
   static builder<K, V>(options?: CacheBuilderOptions): CacheBuilder<K, V> {
-    return new CacheBuilder<K, V>(options, createCache);
+    // The builder is handed the constructor rather than importing this module (no import cycle).
+    return new CacheBuilder<K, V>(
+      options,
+      <K2, V2>(config: CacheConfig<K2, V2>) => new Cache<K2, V2>(config),
+    );
   }
 
-  /** @internal Use {@link Cache.builder}. */
-  constructor(config: CacheConfig<K, V>) {
+  /** Use {@link Cache.builder}. */
+  private constructor(config: CacheConfig<K, V>) {
     this.name = config.name;
     this.#clock = config.clock;
     this.#slots = config.slots;
@@ -664,9 +668,4 @@ export class Cache<K, V> {
 /** Rethrows the first failure of a batch whose other members were allowed to finish. */
 function throwFirstRejection(results: readonly PromiseSettledResult<unknown>[]): void {
   for (const result of results) if (result.status === "rejected") throw result.reason;
-}
-
-/** How {@link Cache.builder} hands the constructor to the builder (which must not import `Cache`). */
-function createCache<K, V>(config: CacheConfig<K, V>): Cache<K, V> {
-  return new Cache(config);
 }

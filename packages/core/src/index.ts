@@ -1,13 +1,11 @@
 // The cache
 export { Cache } from "./cache.js";
-export { NEGATIVE_TAG } from "./entry-helpers.js";
 export type { BusKeys } from "./cache-config.js";
 export type { CacheStats } from "./cache-stats.js";
-export { CacheNamespace, namespaceTag } from "./cache-namespace.js";
+export { CacheNamespace } from "./cache-namespace.js";
 export { CacheBuilder } from "./cache-builder.js";
 export type { CacheBuilderOptions, DistributedStampedeOptions, MemoryOptions } from "./cache-builder.js";
 export { PromotionPolicy } from "./promotion-policy.js";
-export { deepFreeze } from "./value-mode.js";
 export type { ValueMode } from "./value-mode.js";
 
 // Loading
@@ -39,7 +37,6 @@ export {
   ManualClock,
   MemoryBus,
   MemoryBusHub,
-  MockCache,
   isCacheEntry,
   isCacheError,
   jsonCodec,
@@ -53,9 +50,6 @@ export type {
   CacheBusMessage,
   DistributedLock,
   LockLease,
-  MockCacheCall,
-  MockCacheOperation,
-  MockCacheOptions,
   CacheEntryOptions,
   CacheErrorCode,
   CacheTier,

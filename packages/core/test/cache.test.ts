@@ -1,5 +1,6 @@
 import type { CacheError } from "../src/index.js";
-import { Cache, CacheEntry, ManualClock, MockCache, PromotionPolicy, isCacheError } from "../src/index.js";
+import { MockCache } from "@cachet/tier/testing";
+import { Cache, CacheEntry, ManualClock, PromotionPolicy, isCacheError } from "../src/index.js";
 import { CountingTier, deferred, flush, twoTier } from "./fixtures.js";
 
 describe("get / insert across tiers", () => {

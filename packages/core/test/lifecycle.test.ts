@@ -1,4 +1,5 @@
-import { Cache, ManualClock, MemoryBus, MemoryBusHub, MockCache, systemClock } from "../src/index.js";
+import { MockCache } from "@cachet/tier/testing";
+import { Cache, ManualClock, MemoryBus, MemoryBusHub, systemClock } from "../src/index.js";
 import type { BusReconnectInfo, CacheBus, CacheBusMessage, Clock } from "../src/index.js";
 
 /** A bus that counts its live subscriptions, so a test can see whether a closed cache still listens. */

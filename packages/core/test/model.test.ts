@@ -1,5 +1,6 @@
 import fc from "fast-check";
-import { Cache, CacheEntry, ManualClock, MockCache } from "../src/index.js";
+import { MockCache } from "@cachet/tier/testing";
+import { Cache, CacheEntry, ManualClock } from "../src/index.js";
 
 /**
  * Property test: the two-tier cache against a model (two maps with times), under random sequences

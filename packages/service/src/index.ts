@@ -52,7 +52,8 @@ export type {
   StoredResponse,
   StoredVariants,
 } from "./http/stored-response.js";
-export type { CacheStatus } from "./http/http-cache-engine.js";
+export type { CacheStatus } from "./http/adapter-contract.js";
+export { HOP_BY_HOP_FIELDS } from "./http/header-fields.js";
 export type { FetchHandler } from "./http/fetch-adapter.js";
 export type { NodeMiddleware } from "./http/node-middleware.js";
 export type { FastifyCachePlugin, FastifyInstanceLike } from "./http/fastify-plugin.js";

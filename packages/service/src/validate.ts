@@ -78,3 +78,48 @@ export function invoke<T>(fn: () => Promise<T>): Promise<T> {
     return Promise.reject(error);
   }
 }
+
+/**
+ * Refuses keys of an options object that are not in `known`, naming the key and the closest known
+ * one, so that a typo (`policy: { tll }`) fails at construction instead of being silently ignored.
+ * `prefix` is the option path the object sits at (`"policy."`), or `""`.
+ */
+export function checkKnownKeys(value: object, known: readonly string[], prefix: string): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const suggestion = closest(key, known);
+    throw new CacheError(
+      "INVALID_OPTION",
+      `unknown option \`${prefix}${key}\`` +
+        (suggestion === undefined ? "" : `; did you mean \`${prefix}${suggestion}\`?`),
+    );
+  }
+}
+
+/** The entry of `candidates` with the smallest edit distance to `word` (case-insensitive). */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions), one row of memory. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      next.push(Math.min(row[j]! + 1, next[j - 1]! + 1, substitution));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}

@@ -193,8 +193,9 @@ describe("cache.event.count", () => {
   });
 
   it("counts tier errors until the breaker opens, then breaker changes reported to the cache", async () => {
-    // The core does not yet report breaker state changes itself, so this test wires the
-    // breaker's own hook to the cache's reporting hook; telemetry then counts what arrives.
+    // The core reports state changes of the breakers it builds; a breaker made by hand (as here)
+    // reports through its own onStateChange, which the cache cannot hook, so this test wires it
+    // to the cache's reporting hook; telemetry then counts what arrives.
     const clock = new ManualClock();
     const l2 = new MockCache<string, string>({ clock });
     const otel = new TestOtel();

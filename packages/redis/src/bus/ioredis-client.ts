@@ -99,12 +99,14 @@ export async function resolveClient(client: string | IORedisClient, owner: strin
   if (Redis === undefined)
     throw new CacheError("INVALID_OPTION", "the ioredis module has no Redis export", { tier: owner });
   // Reconnect forever with a capped backoff: a bus or lock must come back by itself.
-  return {
-    client: new Redis(client, {
-      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
-    }),
-    owned: true,
-  };
+  const created = new Redis(client, {
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+  });
+  // Without a listener, ioredis prints every connection error to stderr ("Unhandled error
+  // event") while Redis is down. The owner already sees them as failed commands, which it
+  // reports and retries.
+  created.on("error", () => undefined);
+  return { client: created, owned: true };
 }
 
 /**

@@ -112,13 +112,6 @@ export function parseDelta(raw: string): number | undefined {
   return Math.min(seconds, 2_147_483_648) * 1000;
 }
 
-/** Parses an HTTP date to epoch ms, or `undefined` when it is not a date. */
-export function parseHttpDate(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 /** Splits a comma-separated field value into trimmed, non-empty items. */
 export function splitList(value: string | undefined): string[] {
   if (value === undefined) return [];

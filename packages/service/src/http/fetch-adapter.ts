@@ -1,4 +1,4 @@
-import type { ClientWriter, HttpCacheEngine, OriginResponse, RequestChanges } from "./http-cache-engine.js";
+import type { ClientWriter, OriginResponse, RequestChanges, RequestServer } from "./adapter-contract.js";
 import type { HttpRequestInfo } from "./http-cache-options.js";
 import type { HeaderPairs } from "./stored-response.js";
 
@@ -117,7 +117,7 @@ class ResponseWriter implements ClientWriter {
 }
 
 /** Wraps a fetch handler with the engine. */
-export function cachedFetchHandler(engine: HttpCacheEngine, handler: FetchHandler): FetchHandler {
+export function cachedFetchHandler(engine: RequestServer, handler: FetchHandler): FetchHandler {
   return (request: Request) =>
     new Promise<Response>((resolve, reject) => {
       const writer = new ResponseWriter(resolve, request.method.toUpperCase() === "HEAD");

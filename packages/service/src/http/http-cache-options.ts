@@ -145,6 +145,15 @@ export interface HttpCachePolicy {
    * @default undefined
    */
   surrogateName?: string;
+  /**
+   * Targeted cache-control fields this cache obeys (RFC 9213), most specific first, e.g.
+   * `["mycdn-cache-control", "cdn-cache-control"]`. The first one present in a response with a valid,
+   * non-empty Structured Fields dictionary replaces `Cache-Control` and `Expires` for this cache's
+   * storage and freshness decisions; an invalid one is ignored. They are forwarded to clients
+   * unchanged. `[]` turns the mechanism off.
+   * @default shared cache: `["cdn-cache-control"]`; private cache: `[]`
+   */
+  targets?: readonly string[];
 }
 
 /** Options for {@link createHttpCache}. */

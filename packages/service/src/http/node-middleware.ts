@@ -1,7 +1,7 @@
 import { ServerResponse } from "node:http";
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { TLSSocket } from "node:tls";
-import type { ClientWriter, HttpCacheEngine, OriginResponse, RequestChanges } from "./http-cache-engine.js";
+import type { ClientWriter, OriginResponse, RequestChanges, RequestServer } from "./adapter-contract.js";
 import type { HttpRequestInfo } from "./http-cache-options.js";
 import type { HeaderPairs } from "./stored-response.js";
 
@@ -353,7 +353,7 @@ class NodeWriter implements ClientWriter {
 }
 
 /** Builds the node:http / Express / Connect face of an engine. */
-export function createNodeMiddleware(engine: HttpCacheEngine): NodeMiddleware {
+export function createNodeMiddleware(engine: RequestServer): NodeMiddleware {
   return (req, res, next) => {
     const writer = new NodeWriter(res);
     let isOriginCalled = false;

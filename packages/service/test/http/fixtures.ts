@@ -2,6 +2,7 @@ import { createServer, request as httpRequest } from "node:http";
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ManualClock, MockCache } from "@cachet/tier";
+import { isHopByHop } from "../../src/http/header-fields.js";
 import { createHttpCache } from "../../src/http/http-cache.js";
 import type { HttpCache } from "../../src/http/http-cache.js";
 import type { HttpCacheOptions } from "../../src/http/http-cache-options.js";
@@ -59,13 +60,14 @@ export async function startOrigin(clock: ManualClock, handler: OriginHandler): P
   return Object.assign(listening, origin);
 }
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "host", "upgrade", "te"]);
+/** Fields a forwarding hop drops: the package's hop-by-hop list, and `host` (set per connection). */
+const isForwarded = (name: string): boolean => !isHopByHop(name) && name !== "host";
 
 /** Forwards a request to `originUrl` (the "application" behind the middleware). */
 export function forward(originUrl: string, req: IncomingMessage, res: ServerResponse): void {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    if (value !== undefined && isForwarded(name)) headers[name] = value;
   }
   const target = new URL(originUrl);
   // the path as received: a URL string would normalize dot segments on the way
@@ -79,7 +81,7 @@ export function forward(originUrl: string, req: IncomingMessage, res: ServerResp
   const upstream = httpRequest(options, (response) => {
     const out: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+      if (value !== undefined && isForwarded(name)) out[name] = value;
     }
     res.writeHead(response.statusCode ?? 502, out);
     response.pipe(res);

@@ -7,3 +7,7 @@ export type {
   ConformanceExclusion,
   ConformanceTarget,
 } from "./conformance.js";
+
+// Test doubles (also on the main entry, where @cachet/service uses MockCache as a default store)
+export { ManualClock, MockCache } from "@cachet/tier";
+export type { MockCacheCall, MockCacheOperation, MockCacheOptions } from "@cachet/tier";

@@ -1,7 +1,6 @@
+// The envelope: the byte format of an entry in Redis (header, codec name, payload).
 import { describe, expect, it } from "@jest/globals";
-import { clusterSlot } from "../src/cluster-slot.js";
 import { decodeEnvelope, encodeEnvelope, EnvelopeError } from "../src/envelope.js";
-import { encodeKeyPart, escapeGlob, escapePrefix } from "../src/key-codec.js";
 
 describe("envelope", () => {
   it("round-trips every header field and the payload", () => {
@@ -48,50 +47,5 @@ describe("envelope", () => {
     flags[2] = 0x80;
     expect(() => decodeEnvelope(flags)).toThrow(EnvelopeError);
     expect(() => decodeEnvelope(Buffer.alloc(0))).toThrow(/truncated/);
-  });
-});
-
-describe("key encoding", () => {
-  it("keeps readable keys verbatim", () => {
-    for (const key of ["user:1", "", "*?[]\\", "ключ 🔑", "a\nb", "{tag}x"])
-      expect(encodeKeyPart(key)).toBe(key);
-  });
-
-  it("escapes lone surrogates and a leading NUL, without collisions", () => {
-    const awkward = ["\uD800", "\uDFFF", "\u0000", "\u0000abc", "a\uD800b", "\uDC00\uD800"];
-    const encoded = awkward.map(encodeKeyPart);
-    expect(new Set(encoded).size).toBe(awkward.length);
-    for (const e of encoded) {
-      expect(e.startsWith("\u0000")).toBe(true);
-      // survives UTF-8 unchanged
-      expect(Buffer.from(e, "utf8").toString("utf8")).toBe(e);
-    }
-    expect(encoded).not.toContain(encodeKeyPart("\uFFFD"));
-  });
-
-  it("escapes : and \\ in prefixes, so a prefix never covers a nested one", () => {
-    expect(escapePrefix("app")).toBe("app");
-    expect(escapePrefix("a:b\\c")).toBe("a\\:b\\\\c");
-    // prefix "a" + key "b:k" versus prefix "a:b" + key "k"
-    expect(`${escapePrefix("a")}:b:k`).not.toBe(`${escapePrefix("a:b")}:k`);
-  });
-
-  it("escapes glob characters", () => {
-    expect(escapeGlob("a*b?c[d]e\\f")).toBe("a\\*b\\?c\\[d\\]e\\\\f");
-  });
-});
-
-describe("clusterSlot", () => {
-  it("matches Redis's CRC16 slots", () => {
-    expect(clusterSlot("123456789")).toBe(0x31c3 % 16384);
-    expect(clusterSlot("foo")).toBe(12182);
-    expect(clusterSlot("")).toBe(0);
-  });
-
-  it("hashes only a non-empty hash tag", () => {
-    expect(clusterSlot("{user1000}.following")).toBe(clusterSlot("user1000"));
-    expect(clusterSlot("foo{}{bar}")).toBe(clusterSlot("foo{}{bar}"));
-    expect(clusterSlot("foo{}{bar}")).not.toBe(clusterSlot("bar"));
-    expect(clusterSlot(Buffer.from("{a}1"))).toBe(clusterSlot("a"));
   });
 });

@@ -1,0 +1,1 @@
+export { httpCache } from "./http-cache-middleware.js";

@@ -1,0 +1,8 @@
+import { defineConfig } from "tsup";
+import { base } from "../../tsup.base";
+
+export default defineConfig({
+  ...base,
+  entry: ["src/index.ts"],
+  external: ["keyv", "@cachet/tier", "@cachet/core"],
+});
