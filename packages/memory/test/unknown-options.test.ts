@@ -11,7 +11,7 @@ describe("MemoryTier options", () => {
     }
     expect(isCacheError(caught) && caught.code).toBe("INVALID_OPTION");
     expect((caught as Error).message).toBe(
-      "`MemoryTier` has no option `maxEntrys` (did you mean `maxEntries`?)",
+      "`maxEntrys` is not a MemoryTier option; did you mean `maxEntries`?",
     );
     expect(() => new MemoryTier({ maxEntries: 10, tll: "1m" } as never)).toThrow(/did you mean `ttl`\?/);
     expect(new MemoryTier({ maxEntries: 10, ttl: "1m", name: undefined }).name).toBe("memory");

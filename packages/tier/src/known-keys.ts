@@ -17,7 +17,7 @@ import { CacheError } from "./cache-error.js";
  * @throws CacheError `INVALID_OPTION` naming the unknown key and the closest known one.
  * @example
  * assertKnownKeys(options, ["soft", "hard"], "timeouts");
- * // `timeouts` has no option `sotf` (did you mean `soft`?)
+ * // `sotf` is not a timeouts option; did you mean `soft`?
  */
 export function assertKnownKeys(options: unknown, known: readonly string[], owner: string): void {
   if (typeof options !== "object" || options === null) return;
@@ -28,7 +28,9 @@ export function assertKnownKeys(options: unknown, known: readonly string[], owne
       closest === undefined
         ? `known options: ${known.map((k) => `\`${k}\``).join(", ")}`
         : `did you mean \`${closest}\`?`;
-    throw new CacheError("INVALID_OPTION", `\`${owner}\` has no option \`${key}\` (${hint})`);
+    // The wording of `assertKnownOptions` (redis, telemetry): one message shape across packages.
+    const article = /^[aeiou]/i.test(owner) ? "an" : "a";
+    throw new CacheError("INVALID_OPTION", `\`${key}\` is not ${article} ${owner} option; ${hint}`);
   }
 }
 
