@@ -7,7 +7,7 @@
  * no import cycle). Length: a little over 500 lines, nearly all of it the options' TSDoc, which is
  * the options reference.
  */
-import { CacheError, CircuitBreaker, systemClock, toMilliseconds } from "@cachet/tier";
+import { CacheError, CircuitBreaker, assertKnownKeys, systemClock, toMilliseconds } from "@cachet/tier";
 import type {
   CacheBus,
   CacheTier,
@@ -24,6 +24,15 @@ import type { LoadPolicy } from "./load-policy.js";
 import type { CacheEventListener } from "@cachet/tier";
 import type { CacheInstrumentation } from "./instrumentation.js";
 import type { FailSafeOptions, LoaderTimeouts } from "./loader.js";
+import {
+  BUILDER_KEYS,
+  BUS_KEYS,
+  FAIL_SAFE_KEYS,
+  LOCK_KEYS,
+  MEMORY_KEYS,
+  STORAGE_KEYS,
+  TIMEOUT_KEYS,
+} from "./option-keys.js";
 import { PromotionPolicy } from "./promotion-policy.js";
 import type { ValueMode } from "./value-mode.js";
 
@@ -79,7 +88,8 @@ const VALUE_MODES: readonly ValueMode[] = ["freeze", "clone", "reference"];
  * builder.
  *
  * Every option is validated by {@link CacheBuilder.build}, which throws a `CacheError` with code
- * `INVALID_OPTION` naming the option.
+ * `INVALID_OPTION` naming the option. An options object with a key the method does not know
+ * (`.memory({ maxEntrys })`) is refused at once, naming the key and the closest known one.
  *
  * @example
  * const l2 = Cache.builder<string, User>().storage(new RedisTier({ client: redis, prefix: "users" })).ttl("5m");
@@ -128,6 +138,7 @@ export class CacheBuilder<K, V> {
    * in rather than imported, so that this module never imports `Cache` at runtime (no cycle).
    */
   constructor(options: CacheBuilderOptions | undefined, create: CacheFactory) {
+    assertKnownKeys(options, BUILDER_KEYS, "Cache.builder");
     this.#clock = options?.clock;
     this.#create = create;
   }
@@ -139,6 +150,13 @@ export class CacheBuilder<K, V> {
 
   /** Uses an in-process `MemoryTier` (lru-cache) as this tier. One of `maxEntries`/`maxBytes` is required. */
   memory(options: MemoryOptions<K, V>): this {
+    if (typeof options === "object" && options !== null) {
+      // Real `MemoryTier` options the builder supplies itself: say where they go.
+      if (Object.hasOwn(options, "ttl")) throw invalid("`memory` takes no `ttl`: set it with `.ttl()`");
+      if (Object.hasOwn(options, "clock"))
+        throw invalid("`memory` takes no `clock`: pass it to `Cache.builder({ clock })`");
+    }
+    assertKnownKeys(options, MEMORY_KEYS, "memory");
     this.#source = { kind: "memory", options };
     this.#sourceCount++;
     return this;
@@ -149,6 +167,7 @@ export class CacheBuilder<K, V> {
    * closes it, unless `close: false` (for a tier several caches share).
    */
   storage(tier: CacheTier<K, V>, options?: { close?: boolean }): this {
+    assertKnownKeys(options, STORAGE_KEYS, "storage");
     this.#source = { kind: "storage", tier, close: options?.close !== false };
     this.#sourceCount++;
     return this;
@@ -216,11 +235,13 @@ export class CacheBuilder<K, V> {
 
   /** Serve the last good value when the loader fails; see {@link FailSafeOptions}. */
   failSafe(options: FailSafeOptions<V>): this {
+    assertKnownKeys(options, FAIL_SAFE_KEYS, "failSafe");
     return this.#setGlobal("failSafe", options);
   }
 
   /** Loader time limits; see {@link LoaderTimeouts}. */
   timeouts(timeouts: LoaderTimeouts): this {
+    assertKnownKeys(timeouts, TIMEOUT_KEYS, "timeouts");
     return this.#setGlobal("timeouts", timeouts);
   }
 
@@ -283,6 +304,7 @@ export class CacheBuilder<K, V> {
     ) {
       throw invalid("`bus` needs a CacheBus (publish, subscribe)");
     }
+    assertKnownKeys(options, BUS_KEYS, "bus");
     this.#global.bus = bus;
     if (options?.keys !== undefined) this.#global.busKeys = options.keys;
     this.#globalSet.add("bus");
@@ -296,6 +318,7 @@ export class CacheBuilder<K, V> {
    * lock service is unreachable. Needs a fallback (shared) tier.
    */
   distributedStampedeProtection(options: DistributedStampedeOptions): this {
+    assertKnownKeys(options, LOCK_KEYS, "distributedStampedeProtection");
     this.#global.lock = options;
     this.#globalSet.add("distributedStampedeProtection");
     return this;
@@ -471,7 +494,6 @@ export class CacheBuilder<K, V> {
           : `fallback #${index} has no tier: call \`memory()\` or \`storage()\``,
       );
     }
-    // A fallback tier without its own ttl uses the ttl of the tier above it.
     // A fallback tier without its own ttl uses the ttl of the tier above it.
     const ttl =
       this.#ttl === undefined

@@ -1,4 +1,4 @@
-import { CacheError } from "@cachet/tier";
+import { CacheError, assertTagList } from "@cachet/tier";
 import type { CacheEntry } from "@cachet/tier";
 import type { Cache } from "./cache.js";
 import type { GetOrInsertOptions, InsertOptions, Loader } from "./loader.js";
@@ -14,6 +14,9 @@ export function namespaceTag(path: string): string {
  * `cache.namespace("users")`; namespaces nest (`cache.namespace("a").namespace("b")`).
  *
  * Entries written through the view carry the tag `cachet:ns:<path>`; `clear()` invalidates that tag.
+ * Each method does what the `Cache` method of the same name does, for `path:key`.
+ *
+ * Names: a non-empty string without `:` (the separator of nested paths); keys may contain anything.
  */
 export class CacheNamespace<V> {
   /** The full path of this namespace, e.g. `"tenant-1:users"`. */
@@ -48,8 +51,22 @@ export class CacheNamespace<V> {
     return this.#cache.get(this.#prefix + key);
   }
 
+  getValue(key: string): Promise<V | undefined> {
+    return this.#cache.getValue(this.#prefix + key);
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.#cache.has(this.#prefix + key);
+  }
+
   getOrInsert(key: string, loader: Loader<string, V>, options?: GetOrInsertOptions<V>): Promise<V> {
-    return this.#cache.getOrInsert(this.#prefix + key, (_, ctx) => loader(key, ctx), this.#withTags(options));
+    let withTags: GetOrInsertOptions<V>;
+    try {
+      withTags = this.#withTags(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#cache.getOrInsert(this.#prefix + key, (_, ctx) => loader(key, ctx), withTags);
   }
 
   optionallyGetOrInsert(
@@ -57,22 +74,36 @@ export class CacheNamespace<V> {
     loader: Loader<string, V | undefined>,
     options?: GetOrInsertOptions<V>,
   ): Promise<V | undefined> {
-    return this.#cache.optionallyGetOrInsert(
-      this.#prefix + key,
-      (_, ctx) => loader(key, ctx),
-      this.#withTags(options),
-    );
+    let withTags: GetOrInsertOptions<V>;
+    try {
+      withTags = this.#withTags(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#cache.optionallyGetOrInsert(this.#prefix + key, (_, ctx) => loader(key, ctx), withTags);
   }
 
-  insert(key: string, value: V | CacheEntry<V>, options?: InsertOptions): Promise<void> {
+  async insert(key: string, value: V | CacheEntry<V>, options?: InsertOptions): Promise<void> {
     return this.#cache.insert(this.#prefix + key, value, {
       ...options,
       tags: mergeTags(options?.tags, this.#tags),
     });
   }
 
+  async insertMany(
+    entries: Iterable<readonly [key: string, value: V | CacheEntry<V>]>,
+    options?: InsertOptions,
+  ): Promise<void> {
+    const prefixed = [...entries].map(([key, value]) => [this.#prefix + key, value] as const);
+    return this.#cache.insertMany(prefixed, { ...options, tags: mergeTags(options?.tags, this.#tags) });
+  }
+
   invalidate(key: string): Promise<void> {
     return this.#cache.invalidate(this.#prefix + key);
+  }
+
+  invalidateMany(keys: Iterable<string>): Promise<void> {
+    return this.#cache.invalidateMany([...keys].map((key) => this.#prefix + key));
   }
 
   invalidateTags(tags: readonly string[]): Promise<void> {
@@ -93,6 +124,9 @@ export class CacheNamespace<V> {
   }
 }
 
+/** The call's own tags (checked first: a string would be spread into letters) plus the namespace's. */
 function mergeTags(own: readonly string[] | undefined, ns: readonly string[]): readonly string[] {
-  return own === undefined || own.length === 0 ? ns : [...new Set([...own, ...ns])];
+  if (own === undefined) return ns;
+  assertTagList(own, "tags");
+  return own.length === 0 ? ns : [...new Set([...own, ...ns])];
 }

@@ -8,8 +8,10 @@
  * writes), `LoadCoordinator` (flights, refresh, stale-while-revalidate, fail-safe; with
  * `runLoader`, `FleetLock` and `BatchLoads`), `SharedReads` (`get` after an L1 miss).
  *
- * Length: about 590 lines, of which the public API's TSDoc is roughly half; the logic left here
- * is what must stay in the facade (the fast paths, the write fence calls, the bus handlers).
+ * Length: about 670 lines, of which the public API's TSDoc is roughly half; the logic left here
+ * is what must stay in the facade (the fast paths, the write fence calls, the bus handlers). The
+ * batch writes (`insertMany`, `invalidateMany`) sit next to `insert`/`invalidate` because they
+ * share their fence and bus steps.
  *
  * Why the fast path is written twice (`get` and `#getOrLoad`): a hit must return without crossing
  * a module boundary, allocating, or awaiting. The two differ in what they hand out (an entry or a
@@ -20,7 +22,7 @@
  * This file must never await on the hit path, and never call a tier except through L1's
  * synchronous read (everything else goes through the tier stack and its guard).
  */
-import { CacheError, toMilliseconds } from "@cachet/tier";
+import { CacheError, assertKnownKeys, assertTagList, toMilliseconds } from "@cachet/tier";
 import type { CacheBus, CacheBusMessage, CacheEntry, Clock, Milliseconds } from "@cachet/tier";
 import { cacheEventChannel } from "./cache-event.js";
 import type { CacheEventListener, CacheEventType, CacheOperationName } from "@cachet/tier";
@@ -40,8 +42,8 @@ import { policyFor } from "./load-policy.js";
 import type { LoadPolicy } from "./load-policy.js";
 import type { BatchLoader, GetOrInsertOptions, InsertOptions, Loader } from "./loader.js";
 import type { CacheInstrumentation } from "./instrumentation.js";
+import { INSERT_KEYS } from "./option-keys.js";
 import type { SharedReads } from "./shared-reads.js";
-import { isTagList } from "./tag-ledger.js";
 import type { TagLedger, TagOperationType } from "./tag-ledger.js";
 import type { TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
@@ -283,13 +285,13 @@ export class Cache<K, V> {
           this.#l1Counters.hits++;
           const ttr = this.#ttr;
           if (ttr !== undefined && entry.cachedAt !== undefined && now - entry.cachedAt >= ttr) {
-            this.#loads.refreshIfDue(key, {
-              entry,
-              index: 0,
-              now,
-              load: { loader, operation },
-              policy: policyFor(this.#policy, options),
-            });
+            let policy: LoadPolicy<V>;
+            try {
+              policy = policyFor(this.#policy, options);
+            } catch (error) {
+              return Promise.reject(error); // invalid options: reject, never throw
+            }
+            this.#loads.refreshIfDue(key, { entry, index: 0, now, load: { loader, operation }, policy });
           }
           if (this.#observed()) this.#emitter.emit("hit", operation, key, this.#l1Name);
           if (negative) return RESOLVED_UNDEFINED;
@@ -306,7 +308,12 @@ export class Cache<K, V> {
         if (this.#observed()) this.#emitter.emit("miss", operation, key, this.#l1Name);
       }
     }
-    return this.#loads.load(key, loader, options, { operation, from, stale });
+    try {
+      return this.#loads.load(key, loader, options, { operation, from, stale });
+    } catch (error) {
+      // Invalid per-call options (checked on a miss, never on a hit): reject, never throw.
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -349,6 +356,24 @@ export class Cache<K, V> {
   }
 
   /**
+   * Returns the value for `key`, or `undefined` when no tier has it: {@link Cache.get} for callers
+   * who want the value, not the entry (a stale value within the stale-while-revalidate window
+   * included). A read like `get`: counted in the stats, a lower tier's hit is promoted.
+   */
+  async getValue(key: K): Promise<V | undefined> {
+    return (await this.get(key))?.value;
+  }
+
+  /**
+   * True when some tier holds a fresh entry for `key` (a stale one, or a remembered absence, is
+   * `false`). A read like {@link Cache.get}: counted in the stats, a lower tier's hit is promoted.
+   */
+  async has(key: K): Promise<boolean> {
+    const entry = await this.get(key);
+    return entry !== undefined && !entry.isStale;
+  }
+
+  /**
    * Returns the values for many keys, loading the missing ones with a single `loadMany` call.
    *
    * Keys already loading (by another `getOrInsert` or batch) are not loaded again: their callers'
@@ -380,19 +405,67 @@ export class Cache<K, V> {
    */
   async insert(key: K, value: V | CacheEntry<V>, options?: InsertOptions): Promise<void> {
     if (this.#closed) throw this.#closedError();
+    const policy = this.#insertPolicy(options, "insert");
+    const notice = this.#notice("set", key);
+    await this.#write(key, value, policy, notice);
+    await this.#announce(notice);
+    this.#emitter.emit("inserted", "insert", key, undefined);
+  }
+
+  /**
+   * Stores many values (or {@link CacheEntry}s) at once, each as {@link Cache.insert} would, with
+   * one bus message for all of them. `options` apply to every value.
+   * @throws CacheError as `insert`; a key whose write fails does not stop the others.
+   */
+  async insertMany(
+    entries: Iterable<readonly [key: K, value: V | CacheEntry<V>]>,
+    options?: InsertOptions,
+  ): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    const policy = this.#insertPolicy(options, "insertMany");
+    const pairs = [...entries];
+    if (pairs.length === 0) return;
+    const notices = pairs.map(([key]) => this.#notice("set", key));
+    const results = await Promise.allSettled(
+      pairs.map(([key, value], i) => this.#write(key, value, policy, notices[i])),
+    );
+    // The keys that were written are announced even when others failed, as `insert` would have,
+    // in one message; a key a shared tier still owes is announced by the write recovery after its
+    // replay instead (as `insert`'s would be).
+    const written = pairs.filter((_, i) => results[i]!.status === "fulfilled").map(([key]) => key);
+    const keys: string[] = [];
+    notices.forEach((notice, i) => {
+      if (notice?.type !== "set" || results[i]!.status !== "fulfilled" || this.#recovery.holds(notice))
+        return;
+      keys.push(...notice.keys);
+    });
+    if (keys.length > 0) await this.#publish({ type: "set", cache: this.name, keys });
+    for (const key of written) this.#emitter.emit("inserted", "insert", key, undefined);
+    throwFirstRejection(results);
+  }
+
+  /** The write policy of an `insert`: the cache's, or merged with the call's options (checked). */
+  #insertPolicy(options: InsertOptions | undefined, operation: string): LoadPolicy<V> {
+    const policy = this.#policy;
+    if (options === undefined) return policy;
+    assertKnownKeys(options, INSERT_KEYS, operation);
+    if (options.tags !== undefined) assertTagList(options.tags, "tags");
+    const ttl = options.ttl === undefined ? policy.ttl : toMilliseconds(options.ttl, "ttl");
+    return { ...policy, ttl, tags: options.tags };
+  }
+
+  /** One explicit write: the fence first, then every tier. */
+  async #write(
+    key: K,
+    value: V | CacheEntry<V>,
+    policy: LoadPolicy<V>,
+    notice: CacheBusMessage | undefined,
+  ): Promise<void> {
     const stampedAt = this.#tags.stamp(this.#clock.now());
-    let policy = this.#policy;
-    if (options !== undefined) {
-      const ttl = options.ttl === undefined ? policy.ttl : toMilliseconds(options.ttl, "ttl");
-      policy = { ...policy, ttl, tags: options.tags };
-    }
     const entry = toEntry(value, { policy, stampedAt, valueMode: this.#valueMode });
     // The write fence: from here on, no load, refresh or promotion that started earlier may write.
     this.#supersede(key);
-    const notice = this.#notice("set", key);
     await this.#stack.writeAll(key, entry, { operation: "insert", explicit: true, notice });
-    await this.#announce(notice);
-    this.#emitter.emit("inserted", "insert", key, undefined);
   }
 
   /** Removes `key` from every tier, concurrently. */
@@ -404,6 +477,31 @@ export class Cache<K, V> {
     this.#loads.forgetRefreshBackoff(key);
     await this.#announce(notice);
     this.#emitter.emit("invalidated", "invalidate", key, undefined);
+  }
+
+  /** Removes many keys from every tier, concurrently, with one bus message for all of them. */
+  async invalidateMany(keys: Iterable<K>): Promise<void> {
+    if (this.#closed) throw this.#closedError();
+    const list = [...keys];
+    if (list.length === 0) return;
+    for (const key of list) this.#supersede(key);
+    const notices = list.map((key) => this.#notice("invalidate", key));
+    const results = await Promise.allSettled(
+      list.map((key, i) => this.#stack.invalidateAll(key, notices[i])),
+    );
+    const removed = list.filter((_, i) => results[i]!.status === "fulfilled");
+    for (const key of removed) this.#loads.forgetRefreshBackoff(key);
+    // One message for the removed keys; a key a shared tier still owes is announced by the write
+    // recovery after its replay (as `invalidate`'s would be).
+    const keys: string[] = [];
+    notices.forEach((notice, i) => {
+      if (notice?.type !== "invalidate" || results[i]!.status !== "fulfilled" || this.#recovery.holds(notice))
+        return;
+      keys.push(...notice.keys);
+    });
+    if (keys.length > 0) await this.#publish({ type: "invalidate", cache: this.name, keys });
+    for (const key of removed) this.#emitter.emit("invalidated", "invalidate", key, undefined);
+    throwFirstRejection(results);
   }
 
   /** Removes every entry from every tier, concurrently. In-flight loads do not write back. */
@@ -465,11 +563,9 @@ export class Cache<K, V> {
     what: { type: TagOperationType; operation: "invalidateTags" | "expireTags" },
   ): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    if (!isTagList(tags)) {
-      throw new CacheError("INVALID_OPTION", `\`${what.operation}\` needs an array of non-empty tag strings`);
-    }
+    assertTagList(tags, what.operation);
     if (tags.length === 0) return;
-    const at = this.#clock.now();
+    const at = this.#tags.operationTime(this.#clock.now());
     this.#applyTags(what.type, tags, at);
     const notice: CacheBusMessage | undefined =
       this.#bus === undefined ? undefined : { type: what.type, cache: this.name, tags: [...tags], at };
@@ -639,4 +735,9 @@ export class Cache<K, V> {
   #closedError(): CacheError {
     return new CacheError("CLOSED", `cache \`${this.name}\` is closed`);
   }
+}
+
+/** Rethrows the first failure of a batch whose other members were allowed to finish. */
+function throwFirstRejection(results: readonly PromiseSettledResult<unknown>[]): void {
+  for (const result of results) if (result.status === "rejected") throw result.reason;
 }

@@ -41,8 +41,8 @@ import { Flight } from "./flight.js";
 import type { KeyFences, FenceTicket } from "./key-fences.js";
 import { policyFor } from "./load-policy.js";
 import type { LoadPolicy } from "./load-policy.js";
-import { loaderFailure } from "./loader.js";
-import type { BatchLoader, GetOrInsertOptions, Loader, LoaderContext } from "./loader.js";
+import { LoadContext } from "./load-context.js";
+import type { BatchLoader, GetOrInsertOptions, Loader } from "./loader.js";
 import { runLoader } from "./loader-runner.js";
 import type { TagLedger } from "./tag-ledger.js";
 import { describeError } from "./tier-guard.js";
@@ -288,13 +288,9 @@ export class LoadCoordinator<K, V> {
       this.#counters.loads++;
       if (emitter.observed()) emitter.emit("loader_started", operation, key, undefined, { background });
       const usable = failSafeStale ?? (stale !== undefined && staleAge < policy.swr ? stale : undefined);
-      const ctx: LoaderContext<V> = {
-        signal: flight.controller.signal,
-        // Never hand out the fail-safe mark: a loader that returns this entry must not store it.
-        stale: stale !== undefined && isKeptByFailSafe(stale) ? asStale(stale) : stale,
-        background,
-        fail: loaderFailure,
-      };
+      // Never hand out the fail-safe mark: a loader that returns this entry must not store it.
+      const ctxStale = stale !== undefined && isKeptByFailSafe(stale) ? asStale(stale) : stale;
+      const ctx = new LoadContext<V>(flight.controller.signal, ctxStale, background);
       const trace = this.#traceLoader;
       const outcome = await runLoader(() => loader(key, ctx), {
         clock: this.#clock,
@@ -333,7 +329,8 @@ export class LoadCoordinator<K, V> {
       if (emitter.observed()) emitter.emit("loaded", operation, key, undefined, { durationMs, background });
       if (flight.aborted) return;
       lastWrite = this.#settleLoaded(key, flight, {
-        value: outcome.value,
+        value: ctx.finish(outcome.value),
+        skip: ctx.skipped,
         policy,
         operation,
         background,
@@ -356,6 +353,8 @@ export class LoadCoordinator<K, V> {
     flight: Flight<V>,
     loaded: {
       value: unknown;
+      /** The loader called `ctx.skip()`: answer the callers, write nothing. */
+      skip: boolean;
       policy: LoadPolicy<V>;
       operation: CacheOperationName;
       background: boolean;
@@ -373,7 +372,7 @@ export class LoadCoordinator<K, V> {
       entry = toEntry(value, { policy, stampedAt: this.#tags.stamp(now), valueMode: this.#valueMode });
     }
     let write: Promise<void> | undefined;
-    if (entry !== undefined && this.#fences.isCurrent(loaded.ticket) && !flight.superseded) {
+    if (entry !== undefined && !loaded.skip && this.#fences.isCurrent(loaded.ticket) && !flight.superseded) {
       write = this.#stack.writeAll(key, entry, {
         operation: background ? "refresh" : operation,
         explicit: false,

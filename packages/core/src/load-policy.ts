@@ -6,9 +6,10 @@
  * called on the hit path unless a refresh is due: a call without options uses the cache's policy
  * object as is, with no merge and no allocation.
  */
-import { toMilliseconds } from "@cachet/tier";
+import { assertKnownKeys, assertTagList, toMilliseconds } from "@cachet/tier";
 import type { Milliseconds } from "@cachet/tier";
 import type { GetOrInsertOptions } from "./loader.js";
+import { FAIL_SAFE_KEYS, GET_OR_INSERT_KEYS, TIMEOUT_KEYS } from "./option-keys.js";
 
 /** Resolved per-load policy: the cache's defaults, or those merged with a call's options. @internal */
 export interface LoadPolicy<V> {
@@ -33,10 +34,14 @@ export function policyFor<V>(base: LoadPolicy<V>, options: GetOrInsertOptions<V>
 
 /**
  * Merges a call's options into the cache's policy.
- * @throws CacheError `INVALID_OPTION` naming the first invalid option.
+ * @throws CacheError `INVALID_OPTION` naming the first invalid option (an unknown key too).
  * @internal
  */
 export function resolveLoadPolicy<V>(base: LoadPolicy<V>, options: GetOrInsertOptions<V>): LoadPolicy<V> {
+  assertKnownKeys(options, GET_OR_INSERT_KEYS, "getOrInsert");
+  if (options.tags !== undefined) assertTagList(options.tags, "tags");
+  if (typeof options.failSafe === "object") assertKnownKeys(options.failSafe, FAIL_SAFE_KEYS, "failSafe");
+  assertKnownKeys(options.timeouts, TIMEOUT_KEYS, "timeouts");
   const swr =
     options.staleWhileRevalidate === undefined
       ? base.swr

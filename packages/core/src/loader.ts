@@ -34,6 +34,24 @@ export interface LoaderContext<V> {
    * it exactly like a thrown error (fail-safe applies), with `reason` as the error's cause.
    */
   fail(reason?: unknown): LoaderFailure;
+  /**
+   * Sets the loaded entry's ttl (milliseconds or a duration string), over the call's `ttl` option,
+   * the cache's default and the ttl of a `CacheEntry` the loader returns: for freshness known only
+   * once the value is (a token's expiry, an upstream `max-age`).
+   * @throws CacheError `INVALID_OPTION` when `ttl` is not a duration.
+   */
+  setTtl(ttl: Duration): void;
+  /**
+   * Sets the loaded entry's tags, replacing those of a `CacheEntry` the loader returns. The call's
+   * `tags` option (and a namespace's tag) are still added.
+   * @throws CacheError `INVALID_OPTION` when `tags` is not an array of non-empty strings.
+   */
+  setTags(tags: readonly string[]): void;
+  /**
+   * Hands the loader's result to the callers without caching it in any tier (a partial answer, a
+   * value that must not be shared). A remembered absence is not written either.
+   */
+  skip(): void;
 }
 
 /**
@@ -52,7 +70,7 @@ export type Loader<K, V> = (
  */
 export type BatchLoader<K, V> = (
   keys: readonly K[],
-  ctx: Omit<LoaderContext<V>, "stale" | "fail">,
+  ctx: Pick<LoaderContext<V>, "signal" | "background">,
 ) =>
   | Promise<ReadonlyMap<K, V | CacheEntry<V>> | Iterable<readonly [K, V | CacheEntry<V>]>>
   | ReadonlyMap<K, V | CacheEntry<V>>

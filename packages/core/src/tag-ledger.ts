@@ -69,6 +69,16 @@ export class TagLedger<K, V> {
     return now < this.#stampFloor ? this.#stampFloor : now;
   }
 
+  /**
+   * The time of a tag operation made now: never earlier than a `cachedAt` this instance already
+   * stamped. After a first invalidation in this millisecond, writes were stamped `at + 1` (the
+   * floor), and a second invalidation in the same millisecond (or after the wall clock stepped
+   * back) must still cover them.
+   */
+  operationTime(now: number): number {
+    return now < this.#stampFloor ? this.#stampFloor : now;
+  }
+
   /** Records tag times locally. The caller supersedes loads in flight afterwards. */
   apply(type: TagOperationType, tags: readonly string[], at: number): void {
     for (const tag of tags) {
@@ -178,9 +188,4 @@ export class TagLedger<K, V> {
   #markerKey(tag: string): K {
     return `${TAG_MARKER_PREFIX}${this.#cache}:${tag}` as unknown as K;
   }
-}
-
-/** True for an array of non-empty strings. @internal */
-export function isTagList(tags: unknown): boolean {
-  return Array.isArray(tags) && (tags as unknown[]).every((tag) => typeof tag === "string" && tag.length > 0);
 }

@@ -169,6 +169,8 @@ export class TierStack<K, V> {
       } finally {
         if (tickets) for (const ticket of tickets) this.#fences.release(ticket);
       }
+      // Lower tiers' entries go through the tag times as in `readFrom` (L1 reads are vetted already).
+      if (t > 0) found = await this.#vetMany(found);
       const still: number[] = [];
       const at = this.#clock.now();
       for (let j = 0; j < pending.length; j++) {
@@ -203,6 +205,19 @@ export class TierStack<K, V> {
     }
     this.#counters.misses += pending.length;
     return results.map((entry) => (entry !== undefined && isNegative(entry) ? undefined : entry));
+  }
+
+  /** Applies the tag times to a lower tier's batch of entries, loading unknown tags' times first. */
+  async #vetMany(found: (CacheEntry<V> | undefined)[]): Promise<(CacheEntry<V> | undefined)[]> {
+    const tags = new Set<string>();
+    for (const entry of found) if (entry !== undefined) for (const tag of entry.tags) tags.add(tag);
+    if (tags.size === 0) return found;
+    await this.#tags.loadStates([...tags], this.#clock.now());
+    return found.map((entry) =>
+      entry === undefined || entry.tags.length === 0 || (entry.cachedAt ?? 0) > this.#tags.latestTagAt
+        ? entry
+        : this.#tags.vet(entry),
+    );
   }
 
   /** Copies `entry`, found in tier `at.index`, into the tiers above it that accept it. */

@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import { CacheEntry, CacheError, systemClock, toMilliseconds } from "@cachet/tier";
+import { CacheEntry, CacheError, assertKnownKeys, systemClock, toMilliseconds } from "@cachet/tier";
 import type { CacheTier, Clock, Codec, Duration, Milliseconds } from "@cachet/tier";
 
 /**
@@ -36,6 +36,17 @@ export interface MemoryTierOptions<K, V> {
   name?: string | undefined;
 }
 
+/** Every key of {@link MemoryTierOptions}; the `Record` type keeps the list complete. */
+const MEMORY_TIER_KEYS = Object.keys({
+  maxEntries: true,
+  maxBytes: true,
+  sizeOf: true,
+  ttl: true,
+  clock: true,
+  codec: true,
+  name: true,
+} satisfies Record<keyof MemoryTierOptions<unknown, unknown>, true>);
+
 /**
  * In-process L1 tier backed by `lru-cache`, bounded by entry count and/or bytes.
  *
@@ -61,6 +72,8 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
     const invalid = (message: string) => new CacheError("INVALID_OPTION", message, { tier: name });
     if (options === undefined || options === null)
       throw invalid("options with `maxEntries` or `maxBytes` are required");
+    // Before the bound check, so that `{ maxEntrys: 10 }` is told about the typo.
+    assertKnownKeys(options, MEMORY_TIER_KEYS, "MemoryTier");
     const { maxEntries, maxBytes, sizeOf, codec } = options;
     if (maxEntries === undefined && maxBytes === undefined) {
       throw invalid(

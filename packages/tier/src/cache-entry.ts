@@ -1,29 +1,36 @@
 import { CacheError } from "./cache-error.js";
-import type { Milliseconds } from "./duration.js";
+import { toMilliseconds } from "./duration.js";
+import type { Duration, Milliseconds } from "./duration.js";
 
 /** Options for {@link CacheEntry}. All are optional. */
 export interface CacheEntryOptions {
   /**
    * How long the entry is fresh, in milliseconds from {@link CacheEntry.cachedAt}. Overrides the
    * tier's or cache's default ttl. `undefined` means "use the default"; with no default the entry
-   * never expires.
+   * never expires. Milliseconds or a duration string (`"5m"`), like every cachet duration.
    */
-  ttl?: Milliseconds | undefined;
+  ttl?: Duration | undefined;
   /** When the value was produced, in epoch ms. Stamped by the cache or tier on insert when absent. */
   cachedAt?: number | undefined;
-  /** Group labels for bulk invalidation. */
+  /** Group labels for bulk invalidation: an array of strings (a bare string is refused). */
   tags?: readonly string[] | undefined;
   /**
    * How long after its ttl the entry is kept physically so that it can still be served as stale
    * (stale-while-revalidate, fail-safe). Tiers keep the entry until `cachedAt + ttl + staleFor`.
-   * @default 0
+   * Milliseconds or a duration string. @default 0
    */
-  staleFor?: Milliseconds | undefined;
+  staleFor?: Duration | undefined;
   /** True when a cache hands the entry out past its ttl. Set by the cache, not by users. */
   isStale?: boolean | undefined;
 }
 
 const EMPTY_TAGS: readonly string[] = Object.freeze([]);
+
+function isStringArray(tags: unknown): tags is readonly string[] {
+  if (!Array.isArray(tags)) return false;
+  for (const tag of tags as unknown[]) if (typeof tag !== "string") return false;
+  return true;
+}
 
 /**
  * An immutable cached value with its metadata: when it was cached, how long it stays fresh, its
@@ -61,43 +68,52 @@ export class CacheEntry<V> {
   }
 
   /**
-   * @throws CacheError `INVALID_OPTION` when `ttl`, `staleFor` or `cachedAt` is negative or not finite.
+   * @throws CacheError `INVALID_OPTION` when `ttl` or `staleFor` is not a duration (negative, not
+   * finite, unparsable), `cachedAt` is not finite, or `tags` is not an array of strings.
    */
   constructor(value: V, options?: CacheEntryOptions) {
     this.value = value;
     this.cachedAt = options?.cachedAt;
-    this.ttl = options?.ttl;
+    const ttl = options?.ttl;
+    // Numbers in range (the common case) skip the parser; anything else gets its checks and text.
+    this.ttl =
+      ttl === undefined || (typeof ttl === "number" && ttl >= 0 && ttl !== Infinity)
+        ? ttl
+        : toMilliseconds(ttl, "ttl");
     const own = this as { tags: readonly string[]; staleFor: Milliseconds; isStale: boolean };
     const tags = options?.tags;
-    if (tags !== undefined && tags.length !== 0) own.tags = Object.freeze([...tags]);
+    if (tags !== undefined && tags !== EMPTY_TAGS) {
+      // Only the shape: an entry decoded from storage may carry any string. The non-empty rule
+      // applies where users hand tags to a cache (`assertTagList` in the core).
+      if (!isStringArray(tags)) {
+        throw new CacheError(
+          "INVALID_OPTION",
+          `\`tags\` must be an array of strings, got ${typeof tags === "string" ? `the string ${JSON.stringify(tags)}` : "something else"}`,
+        );
+      }
+      if (tags.length !== 0) own.tags = Object.isFrozen(tags) ? tags : Object.freeze([...tags]);
+    }
     const staleFor = options?.staleFor;
-    if (staleFor !== undefined && staleFor !== 0) own.staleFor = staleFor;
+    if (staleFor !== undefined && staleFor !== 0) {
+      own.staleFor =
+        typeof staleFor === "number" && staleFor > 0 && staleFor !== Infinity
+          ? staleFor
+          : toMilliseconds(staleFor, "staleFor");
+    }
     if (options?.isStale === true) own.isStale = true;
-    if (this.ttl !== undefined && !(this.ttl >= 0 && Number.isFinite(this.ttl))) {
-      throw new CacheError(
-        "INVALID_OPTION",
-        `\`ttl\` must be a finite number of milliseconds >= 0, got ${this.ttl}`,
-      );
-    }
-    if (!(this.staleFor >= 0 && Number.isFinite(this.staleFor))) {
-      throw new CacheError(
-        "INVALID_OPTION",
-        `\`staleFor\` must be a finite number >= 0, got ${this.staleFor}`,
-      );
-    }
     if (this.cachedAt !== undefined && !Number.isFinite(this.cachedAt)) {
       throw new CacheError("INVALID_OPTION", `\`cachedAt\` must be epoch milliseconds, got ${this.cachedAt}`);
     }
     Object.freeze(this);
   }
 
-  /** An entry that stays fresh for `ttl` ms after it is cached. */
-  static expiresAfter<V>(value: V, ttl: Milliseconds): CacheEntry<V> {
+  /** An entry that stays fresh for `ttl` (ms or a duration string) after it is cached. */
+  static expiresAfter<V>(value: V, ttl: Duration): CacheEntry<V> {
     return new CacheEntry(value, { ttl });
   }
 
-  /** An entry cached at `cachedAt` (epoch ms) that stays fresh for `ttl` ms from then. */
-  static expiresAt<V>(value: V, ttl: Milliseconds, cachedAt: number): CacheEntry<V> {
+  /** An entry cached at `cachedAt` (epoch ms) that stays fresh for `ttl` (ms or a duration string) from then. */
+  static expiresAt<V>(value: V, ttl: Duration, cachedAt: number): CacheEntry<V> {
     return new CacheEntry(value, { ttl, cachedAt });
   }
 

@@ -2,6 +2,7 @@ import { CacheError } from "./cache-error.js";
 import { systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
 import { toMilliseconds } from "./duration.js";
+import { assertKnownKeys } from "./known-keys.js";
 import type { Duration, Milliseconds } from "./duration.js";
 
 /**
@@ -65,6 +66,22 @@ export interface CircuitBreakerOptions {
 
 const BUCKETS = 10;
 
+/** Every key of {@link CircuitBreakerOptions}; the `Record` type keeps the list complete. */
+const BREAKER_KEYS = Object.keys({
+  failureThreshold: true,
+  failureRate: true,
+  cooldown: true,
+  clock: true,
+  name: true,
+  onStateChange: true,
+  isFailure: true,
+} satisfies Record<keyof CircuitBreakerOptions, true>);
+const RATE_KEYS = Object.keys({
+  threshold: true,
+  window: true,
+  minimumCalls: true,
+} satisfies Record<keyof FailureRateOptions, true>);
+
 interface Bucket {
   index: number;
   successes: number;
@@ -110,6 +127,8 @@ export class CircuitBreaker {
 
   /** @throws CacheError `INVALID_OPTION` naming the option when one is out of range. */
   constructor(options: CircuitBreakerOptions = {}) {
+    assertKnownKeys(options, BREAKER_KEYS, "circuitBreaker");
+    assertKnownKeys(options.failureRate, RATE_KEYS, "circuitBreaker.failureRate");
     const threshold = options.failureThreshold ?? 5;
     if (!Number.isInteger(threshold) || threshold < 1) {
       throw new CacheError(

@@ -17,6 +17,9 @@ export type { CacheErrorCode, CacheErrorOptions } from "./cache-error.js";
 // Options checks
 export { assertKnownOptions, closestKey } from "./options.js";
 export type { KnownOptionsContext } from "./options.js";
+// Option checks shared by every package
+export { assertKnownKeys } from "./known-keys.js";
+export { assertTagList, isTagList } from "./tag-list.js";
 
 // Time
 export { systemClock } from "./clock.js";
