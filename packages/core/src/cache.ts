@@ -493,13 +493,13 @@ export class Cache<K, V> {
     for (const key of removed) this.#loads.forgetRefreshBackoff(key);
     // One message for the removed keys; a key a shared tier still owes is announced by the write
     // recovery after its replay (as `invalidate`'s would be).
-    const keys: string[] = [];
+    const encoded: string[] = [];
     notices.forEach((notice, i) => {
       if (notice?.type !== "invalidate" || results[i]!.status !== "fulfilled" || this.#recovery.holds(notice))
         return;
-      keys.push(...notice.keys);
+      encoded.push(...notice.keys);
     });
-    if (keys.length > 0) await this.#publish({ type: "invalidate", cache: this.name, keys });
+    if (encoded.length > 0) await this.#publish({ type: "invalidate", cache: this.name, keys: encoded });
     for (const key of removed) this.#emitter.emit("invalidated", "invalidate", key, undefined);
     throwFirstRejection(results);
   }

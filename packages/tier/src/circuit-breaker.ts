@@ -71,6 +71,7 @@ const BREAKER_KEYS = Object.keys({
   failureThreshold: true,
   failureRate: true,
   cooldown: true,
+  maxCooldown: true,
   clock: true,
   name: true,
   onStateChange: true,
