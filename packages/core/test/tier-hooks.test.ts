@@ -1,11 +1,9 @@
 // What the cache tells its tiers when it is built (`attach`), and what a tier's `onReady` signal
 // does to the tier's circuit breaker.
-import { describe, expect, it } from "@jest/globals";
-import { CacheError, ManualClock } from "@cachet/tier";
-import { MemoryTier } from "@cachet/memory";
+import { CacheError } from "@cachet/tier";
 import type { CacheTier, TierAttachContext } from "@cachet/tier";
 import { thrownCacheError } from "@cachet/test-utils";
-import { Cache } from "../src/index.js";
+import { Cache, ManualClock, MemoryTier } from "../src/index.js";
 
 /** A memory tier that records `attach` calls, can be switched off, and has an `onReady` signal. */
 function hookedTier(clock: ManualClock, refuse?: string) {
