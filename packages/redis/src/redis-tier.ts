@@ -7,7 +7,15 @@ import {
   systemClock,
   toMilliseconds,
 } from "@cachet/tier";
-import type { CacheTier, Clock, Codec, ConditionalWrites, Duration, Milliseconds, TierAttachContext } from "@cachet/tier";
+import type {
+  CacheTier,
+  Clock,
+  Codec,
+  ConditionalWrites,
+  Duration,
+  Milliseconds,
+  TierAttachContext,
+} from "@cachet/tier";
 import type { DecodedVersioned } from "./conditional-write.js";
 import { countEntries, RedisConditionalWrites, tombstoneTtlOf, writeVersioned } from "./conditional-write.js";
 import type { RedisConnectOptions } from "./connect-options.js";
