@@ -59,9 +59,14 @@ export function assertKnownOptions(
       suggestion === undefined
         ? `known options: ${[...names].map((name) => `\`${prefix}${name}\``).join(", ")}`
         : `did you mean \`${prefix}${suggestion}\`?`;
-    throw new CacheError("INVALID_OPTION", `\`${prefix}${key}\` is not a ${context.owner} option; ${hint}`, {
-      tier: context.tier,
-    });
+    const article = /^[aeiou]/i.test(context.owner) ? "an" : "a";
+    throw new CacheError(
+      "INVALID_OPTION",
+      `\`${prefix}${key}\` is not ${article} ${context.owner} option; ${hint}`,
+      {
+        tier: context.tier,
+      },
+    );
   }
 }
 

@@ -135,6 +135,9 @@ describeRedis(
       await lock.release({ key: "users:42", token: "not-the-holder" });
       expect(await lock.tryAcquire("users:42", 5_000)).toBeUndefined();
       await lock.release(first!);
+      expect(await admin.get(lock.keyOf("users:42"))).toBe(`released:${first!.token}`);
+      // The first attempt after a release meets the "just released" marker; the next one takes it.
+      expect(await lock.tryAcquire("users:42", 5_000)).toBeUndefined();
       expect(await lock.tryAcquire("users:42", 5_000)).toBeDefined();
       await lock.close();
     });
@@ -233,6 +236,8 @@ describeRedis(
       expect(leases.every((lease) => lease !== undefined)).toBe(true);
       expect(await lock.tryAcquire("a", 5_000)).toBeUndefined();
       await Promise.all(leases.map((lease) => lock.release(lease!)));
+      // The first attempt after a release meets the "just released" marker; the next one takes it.
+      expect(await lock.tryAcquire("a", 5_000)).toBeUndefined();
       expect(await lock.tryAcquire("a", 5_000)).toBeDefined();
     });
   },
