@@ -8,7 +8,7 @@
  * writes), `LoadCoordinator` (flights, refresh, stale-while-revalidate, fail-safe; with
  * `runLoader`, `FleetLock` and `BatchLoads`), `SharedReads` (`get` after an L1 miss).
  *
- * Length: about 670 lines, of which the public API's TSDoc is roughly half; the logic left here
+ * Length: about 750 lines, of which the public API's TSDoc is roughly half; the logic left here
  * is what must stay in the facade (the fast paths, the write fence calls, the bus handlers). The
  * batch writes (`insertMany`, `invalidateMany`) sit next to `insert`/`invalidate` because they
  * share their fence and bus steps.
