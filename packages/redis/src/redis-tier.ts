@@ -1,3 +1,12 @@
+/**
+ * `RedisTier`: the CacheTier contract over one Redis deployment (standalone or Cluster), with its
+ * options, key encoding, envelope decoding, batching per node and the optional capabilities
+ * (conditional writes, the `attach` prefix, `onReady`).
+ *
+ * Length: about 700 lines, over the house limit: the options' TSDoc is the options reference, and
+ * the capabilities were added in parallel this release. Next split: the options and their
+ * validation into their own module, and the write paths next to `conditional-write.ts`.
+ */
 import {
   CacheEntry,
   CacheError,
