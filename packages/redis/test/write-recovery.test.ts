@@ -111,6 +111,8 @@ describeRedis("write recovery over a real Redis, one instance partitioned", () =
       await waitFor(async () => (await b.cache.get("k")) === undefined, "B to read the removal");
       expect(await fresh.cache.get("k")).toBeUndefined();
       expect(await a.cache.get("k")).toBeUndefined();
+      // The replay's bookkeeping settles after its DEL and bus message are on the wire (sockets).
+      await waitFor(() => a.cache.stats().pendingWrites.replayed === 1, "A's replay to be counted");
       expect(a.cache.stats().pendingWrites).toMatchObject({ pending: 0, replayed: 1 });
       // Much later, still gone everywhere (the old bug: v1 until its ttl).
       clock.advance(35_000);
@@ -133,6 +135,7 @@ describeRedis("write recovery over a real Redis, one instance partitioned", () =
       // No traffic from A: the retry timer (500 ms of cache time) replays the write.
       clock.advance(500);
       await waitFor(async () => (await b.cache.get("k"))?.value === "v2", "B to read v2");
+      await waitFor(() => a.events.some((e) => e.type === "write_replayed"), "A's replay to be reported");
       expect(a.events.some((e) => e.type === "write_replayed")).toBe(true);
     } finally {
       await f.close([a.cache, b.cache]);
