@@ -1,14 +1,7 @@
-/** A small seeded PRNG (mulberry32), so every process reads the same key sequence. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The one seeded PRNG of the workspace (mulberry32), so every process reads the same key sequence.
+import { seededRandom } from "@cachet/test-utils";
+
+export { seededRandom };
 
 /**
  * Precomputes `length` key indexes in `[0, n)` drawn from a Zipf distribution with exponent `s`
