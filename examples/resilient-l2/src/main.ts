@@ -9,7 +9,8 @@
 // prints, so `pnpm test` fails if the story stops being true.
 import assert from "node:assert/strict";
 import { Cache } from "@cachet/core";
-import { CacheError, CircuitBreaker, MockCache, isCacheError } from "@cachet/tier";
+import { CacheError, CircuitBreaker, isCacheError } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import type { CacheTier } from "@cachet/tier";
 import { ServiceTier, circuitBreaker, compose, retry, tap, tierAsService, timeout } from "@cachet/service";
 import type { CacheOperation } from "@cachet/service";

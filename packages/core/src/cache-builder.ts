@@ -137,7 +137,12 @@ export class CacheBuilder<K, V> {
    * @internal Use {@link Cache.builder}. `create` is how the builder makes the cache: it is handed
    * in rather than imported, so that this module never imports `Cache` at runtime (no cycle).
    */
-  constructor(options: CacheBuilderOptions | undefined, create: CacheFactory) {
+  static start<K, V>(options: CacheBuilderOptions | undefined, create: CacheFactory): CacheBuilder<K, V> {
+    return new CacheBuilder<K, V>(options, create);
+  }
+
+  /** Use {@link Cache.builder}. */
+  private constructor(options: CacheBuilderOptions | undefined, create: CacheFactory) {
     assertKnownKeys(options, BUILDER_KEYS, "Cache.builder");
     this.#clock = options?.clock;
     this.#create = create;

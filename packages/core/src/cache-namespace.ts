@@ -26,7 +26,12 @@ export class CacheNamespace<V> {
   readonly #tags: readonly string[];
 
   /** @internal Use `cache.namespace(name)`. */
-  constructor(cache: Cache<string, V>, name: string, parent?: CacheNamespace<V>) {
+  static of<V>(cache: Cache<string, V>, name: string): CacheNamespace<V> {
+    return new CacheNamespace(cache, name);
+  }
+
+  /** Use `cache.namespace(name)`. */
+  private constructor(cache: Cache<string, V>, name: string, parent?: CacheNamespace<V>) {
     if (typeof name !== "string" || name.length === 0 || name.includes(":")) {
       throw new CacheError("INVALID_OPTION", "`namespace` name must be a non-empty string without `:`");
     }

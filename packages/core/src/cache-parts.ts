@@ -1,17 +1,21 @@
 /**
- * Wires a cache's collaborators from its config, in dependency order: counters and emitter, tier
- * guard, write recovery, tag ledger, tier stack, load coordinator (with the fleet lock), shared reads.
+ * Wires a cache's collaborators from its config, in dependency order: counters and emitter, bus
+ * link, tier guard, write recovery, tag ledger, tier stack, load coordinator (with the fleet lock),
+ * shared reads, L1 coherence, explicit writes.
  *
  * Owns construction only; it keeps no state and must never import the `Cache` facade (the facade
  * passes in the two things the parts need from it: L1's vetted read and whether it is closed).
  */
-import type { CacheBusMessage, CacheEventListener } from "@cachet/tier";
+import type { CacheEventListener } from "@cachet/tier";
+import { BusLink } from "./bus-link.js";
 import type { CacheConfig } from "./cache-config.js";
 import { CacheEmitter, composeTrace } from "./cache-emitter.js";
 import { CacheCounters } from "./cache-stats.js";
 import { BackgroundWork } from "./background-work.js";
+import { ExplicitWrites } from "./explicit-writes.js";
 import { FleetLock } from "./fleet-lock.js";
 import { KeyFences } from "./key-fences.js";
+import { L1Coherence } from "./l1-coherence.js";
 import { LoadCoordinator } from "./load-coordinator.js";
 import { SharedReads } from "./shared-reads.js";
 import { TagLedger } from "./tag-ledger.js";
@@ -31,6 +35,9 @@ export interface CacheParts<K, V> {
   readonly loads: LoadCoordinator<K, V>;
   readonly reads: SharedReads<K, V>;
   readonly recovery: WriteRecovery<K, V>;
+  readonly coherence: L1Coherence<K, V>;
+  readonly bus: BusLink<K>;
+  readonly writes: ExplicitWrites<K, V>;
 }
 
 /** What the parts need from the facade. */
@@ -40,8 +47,6 @@ export interface FacadeHooks<K, V> {
   /** L1's synchronous vetted read, when L1 has `getSync`. */
   readonly readL1: L1Reader<K, V> | undefined;
   readonly isClosed: () => boolean;
-  /** Sends a bus message (held back by a pending write until its replay). */
-  readonly publish: (message: CacheBusMessage) => Promise<void>;
 }
 
 /** @internal */
@@ -62,6 +67,7 @@ export function createCacheParts<K, V>(
       else if (state === "closed") emitter.emit("breaker_closed", "get", undefined, slot.name);
     };
   }
+  const bus = new BusLink<K>({ name: config.name, bus: config.bus, keys: config.busKeys, emitter });
   const fences = new KeyFences<K>();
   const background = new BackgroundWork();
   const guard = new TierGuard<K, V>({
@@ -78,7 +84,7 @@ export function createCacheParts<K, V>(
     emitter,
     counters,
     background,
-    publish: facade.publish,
+    publish: (message) => bus.publish(message),
     overflowNotice: config.bus === undefined ? undefined : { type: "clear", cache: config.name },
     maxPending: DEFAULT_MAX_PENDING_WRITES,
   });
@@ -141,5 +147,40 @@ export function createCacheParts<K, V>(
     stampede: config.stampedeProtection,
     timeToRefresh: config.timeToRefresh,
   });
-  return { counters, emitter, fences, background, tags, stack, loads, reads, recovery };
+  const coherence = new L1Coherence<K, V>({
+    l1: slots[0]!,
+    readL1: facade.readL1,
+    policy: config.policy,
+    clock,
+    reads,
+    loads,
+    tags,
+    recovery,
+  });
+  const writes = new ExplicitWrites<K, V>({
+    clock,
+    policy: config.policy,
+    valueMode: config.valueMode,
+    stack,
+    tags,
+    loads,
+    coherence,
+    recovery,
+    bus,
+    emitter,
+  });
+  return {
+    counters,
+    emitter,
+    fences,
+    background,
+    tags,
+    stack,
+    loads,
+    reads,
+    recovery,
+    coherence,
+    bus,
+    writes,
+  };
 }

@@ -1,17 +1,17 @@
 /**
- * The `Cache` facade: the public API, the two L1 fast paths, the bus handlers and the wiring of
- * the collaborators that do everything after an L1 miss.
+ * The `Cache` facade: the public API, the two L1 fast paths, and the wiring of the collaborators
+ * that do everything else.
  *
- * Reading order: `get` and `getOrInsert` (the fast paths), then the writes, then the bus. The
- * collaborators, each in its own module and wired by `cache-parts.ts`, in import order:
- * `TierGuard` (every tier call), `TagLedger` (tag times), `TierStack` (multi-tier reads and
- * writes), `LoadCoordinator` (flights, refresh, stale-while-revalidate, fail-safe; with
- * `runLoader`, `FleetLock` and `BatchLoads`), `SharedReads` (`get` after an L1 miss).
+ * Reading order: `get` and `getOrInsert` (the fast paths), then the rest of the API, each method a
+ * closed-check and a call. The collaborators, each in its own module and wired by `cache-parts.ts`,
+ * in import order: `TierGuard` (every tier call), `TagLedger` (tag times), `TierStack` (multi-tier
+ * reads and writes), `LoadCoordinator` (flights, refresh, stale-while-revalidate, fail-safe; with
+ * `runLoader`, `FleetLock` and `BatchLoads`), `SharedReads` (`get` after an L1 miss),
+ * `L1Coherence` (the write fence, and L1 copies expired on a change made elsewhere), `BusLink`
+ * (messages sent and applied), `ExplicitWrites` (insert, invalidate, clear, tags: fence, tiers,
+ * message).
  *
- * Length: about 750 lines, of which the public API's TSDoc is roughly half; the logic left here
- * is what must stay in the facade (the fast paths, the write fence calls, the bus handlers). The
- * batch writes (`insertMany`, `invalidateMany`) sit next to `insert`/`invalidate` because they
- * share their fence and bus steps.
+ * Length: about 520 lines, more than half of them the public API's TSDoc.
  *
  * Why the fast path is written twice (`get` and `#getOrLoad`): a hit must return without crossing
  * a module boundary, allocating, or awaiting. The two differ in what they hand out (an entry or a
@@ -22,29 +22,29 @@
  * This file must never await on the hit path, and never call a tier except through L1's
  * synchronous read (everything else goes through the tier stack and its guard).
  */
-import { CacheError, assertKnownKeys, assertTagList, toMilliseconds } from "@cachet/tier";
-import type { CacheBus, CacheBusMessage, CacheEntry, Clock, Milliseconds } from "@cachet/tier";
+import { CacheError } from "@cachet/tier";
+import type { CacheEntry, Clock, Milliseconds } from "@cachet/tier";
 import { cacheEventChannel } from "./cache-event.js";
-import type { CacheEventListener, CacheEventType, CacheOperationName } from "@cachet/tier";
+import type { CacheEventListener, CacheOperationName } from "@cachet/tier";
 import { CacheBuilder } from "./cache-builder.js";
 import type { CacheBuilderOptions } from "./cache-builder.js";
-import type { BusKeys, CacheConfig, TierSlot } from "./cache-config.js";
+import type { CacheConfig, TierSlot } from "./cache-config.js";
 import type { CacheEmitter } from "./cache-emitter.js";
+import type { ExplicitWrites } from "./explicit-writes.js";
 import { CacheNamespace } from "./cache-namespace.js";
 import { createCacheParts } from "./cache-parts.js";
 import type { CacheCounters, CacheStats, TierCounters } from "./cache-stats.js";
 import type { BackgroundWork } from "./background-work.js";
 import { noop } from "./background-work.js";
-import { FAIL_SAFE_TAG, NEGATIVE_TAG, asStale, cloneEntry, toEntry } from "./entry-helpers.js";
+import { FAIL_SAFE_TAG, NEGATIVE_TAG, asStale, cloneEntry } from "./entry-helpers.js";
 import type { KeyFences } from "./key-fences.js";
 import type { LoadCoordinator, LoadOperation } from "./load-coordinator.js";
 import { policyFor } from "./load-policy.js";
 import type { LoadPolicy } from "./load-policy.js";
 import type { BatchLoader, GetOrInsertOptions, InsertOptions, Loader } from "./loader.js";
 import type { CacheInstrumentation } from "./instrumentation.js";
-import { INSERT_KEYS } from "./option-keys.js";
 import type { SharedReads } from "./shared-reads.js";
-import type { TagLedger, TagOperationType } from "./tag-ledger.js";
+import type { TagLedger } from "./tag-ledger.js";
 import type { TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
 import type { WriteRecovery } from "./write-recovery.js";
@@ -94,17 +94,15 @@ export class Cache<K, V> {
   readonly #loads: LoadCoordinator<K, V>;
   readonly #reads: SharedReads<K, V>;
   readonly #recovery: WriteRecovery<K, V>;
+  readonly #writes: ExplicitWrites<K, V>;
   readonly #instrumentations: readonly CacheInstrumentation[];
-  // The bus.
-  readonly #bus: CacheBus | undefined;
-  readonly #busKeys: BusKeys<K>;
   /** Bus subscriptions and tier ready-watchers, undone by `close()`. */
-  readonly #busUnsubscribe: (() => void)[] = [];
+  readonly #unsubscribe: (() => void)[] = [];
 
   /** Starts a builder; see {@link CacheBuilder}. */
   static builder<K, V>(options?: CacheBuilderOptions): CacheBuilder<K, V> {
     // The builder is handed the constructor rather than importing this module (no import cycle).
-    return new CacheBuilder<K, V>(
+    return CacheBuilder.start<K, V>(
       options,
       <K2, V2>(config: CacheConfig<K2, V2>) => new Cache<K2, V2>(config),
     );
@@ -130,7 +128,6 @@ export class Cache<K, V> {
       listeners: this.#listeners,
       readL1: this.#l1Sync === undefined ? undefined : (key, operation) => this.#readL1(key, operation),
       isClosed: () => this.#closed,
-      publish: (message) => this.#publish(message),
     });
     this.#counters = parts.counters;
     this.#l1Counters = parts.counters.tiers[0]!;
@@ -142,27 +139,14 @@ export class Cache<K, V> {
     this.#loads = parts.loads;
     this.#reads = parts.reads;
     this.#recovery = parts.recovery;
-    const emitter = parts.emitter;
-    this.#bus = config.bus;
-    this.#busKeys = config.busKeys;
-    if (config.bus !== undefined) {
-      const bus = config.bus;
-      this.#busUnsubscribe.push(bus.subscribe((message) => this.#onBusMessage(message)));
-      if (bus.onReconnect) {
-        this.#busUnsubscribe.push(
-          bus.onReconnect((info) => {
-            if (info.mayHaveMissedMessages) this.#dropL1();
-            emitter.emit("bus_reconnected", "bus", undefined, undefined);
-          }),
-        );
-      }
-    }
+    this.#writes = parts.writes;
+    this.#unsubscribe.push(...parts.bus.listen(parts.coherence, config.clock, () => this.#closed));
     // A tier that can tell when its backend is ready again (a Redis client's "ready") lets an open
     // breaker probe at once instead of waiting out its cool-down: recovery in seconds, not 30 s.
     for (const slot of config.slots) {
       const breaker = slot.breaker;
       if (breaker?.recovered === undefined || slot.tier.onReady === undefined) continue;
-      this.#busUnsubscribe.push(slot.tier.onReady(() => breaker.recovered?.()));
+      this.#unsubscribe.push(slot.tier.onReady(() => breaker.recovered?.()));
     }
     for (const instrumentation of config.instrumentations) {
       try {
@@ -405,11 +389,7 @@ export class Cache<K, V> {
    */
   async insert(key: K, value: V | CacheEntry<V>, options?: InsertOptions): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    const policy = this.#insertPolicy(options, "insert");
-    const notice = this.#notice("set", key);
-    await this.#write(key, value, policy, notice);
-    await this.#announce(notice);
-    this.#emitter.emit("inserted", "insert", key, undefined);
+    await this.#writes.insert(key, value, options);
   }
 
   /**
@@ -422,97 +402,25 @@ export class Cache<K, V> {
     options?: InsertOptions,
   ): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    const policy = this.#insertPolicy(options, "insertMany");
-    const pairs = [...entries];
-    if (pairs.length === 0) return;
-    const notices = pairs.map(([key]) => this.#notice("set", key));
-    const results = await Promise.allSettled(
-      pairs.map(([key, value], i) => this.#write(key, value, policy, notices[i])),
-    );
-    // The keys that were written are announced even when others failed, as `insert` would have,
-    // in one message; a key a shared tier still owes is announced by the write recovery after its
-    // replay instead (as `insert`'s would be).
-    const written = pairs.filter((_, i) => results[i]!.status === "fulfilled").map(([key]) => key);
-    const keys: string[] = [];
-    notices.forEach((notice, i) => {
-      if (notice?.type !== "set" || results[i]!.status !== "fulfilled" || this.#recovery.holds(notice))
-        return;
-      keys.push(...notice.keys);
-    });
-    if (keys.length > 0) await this.#publish({ type: "set", cache: this.name, keys });
-    for (const key of written) this.#emitter.emit("inserted", "insert", key, undefined);
-    throwFirstRejection(results);
-  }
-
-  /** The write policy of an `insert`: the cache's, or merged with the call's options (checked). */
-  #insertPolicy(options: InsertOptions | undefined, operation: string): LoadPolicy<V> {
-    const policy = this.#policy;
-    if (options === undefined) return policy;
-    assertKnownKeys(options, INSERT_KEYS, operation);
-    if (options.tags !== undefined) assertTagList(options.tags, "tags");
-    const ttl = options.ttl === undefined ? policy.ttl : toMilliseconds(options.ttl, "ttl");
-    return { ...policy, ttl, tags: options.tags };
-  }
-
-  /** One explicit write: the fence first, then every tier. */
-  async #write(
-    key: K,
-    value: V | CacheEntry<V>,
-    policy: LoadPolicy<V>,
-    notice: CacheBusMessage | undefined,
-  ): Promise<void> {
-    const stampedAt = this.#tags.stamp(this.#clock.now());
-    const entry = toEntry(value, { policy, stampedAt, valueMode: this.#valueMode });
-    // The write fence: from here on, no load, refresh or promotion that started earlier may write.
-    this.#supersede(key);
-    await this.#stack.writeAll(key, entry, { operation: "insert", explicit: true, notice });
+    await this.#writes.insertMany(entries, options);
   }
 
   /** Removes `key` from every tier, concurrently. */
   async invalidate(key: K): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    this.#supersede(key);
-    const notice = this.#notice("invalidate", key);
-    await this.#stack.invalidateAll(key, notice);
-    this.#loads.forgetRefreshBackoff(key);
-    await this.#announce(notice);
-    this.#emitter.emit("invalidated", "invalidate", key, undefined);
+    await this.#writes.invalidate(key);
   }
 
   /** Removes many keys from every tier, concurrently, with one bus message for all of them. */
   async invalidateMany(keys: Iterable<K>): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    const list = [...keys];
-    if (list.length === 0) return;
-    for (const key of list) this.#supersede(key);
-    const notices = list.map((key) => this.#notice("invalidate", key));
-    const results = await Promise.allSettled(
-      list.map((key, i) => this.#stack.invalidateAll(key, notices[i])),
-    );
-    const removed = list.filter((_, i) => results[i]!.status === "fulfilled");
-    for (const key of removed) this.#loads.forgetRefreshBackoff(key);
-    // One message for the removed keys; a key a shared tier still owes is announced by the write
-    // recovery after its replay (as `invalidate`'s would be).
-    const encoded: string[] = [];
-    notices.forEach((notice, i) => {
-      if (notice?.type !== "invalidate" || results[i]!.status !== "fulfilled" || this.#recovery.holds(notice))
-        return;
-      encoded.push(...notice.keys);
-    });
-    if (encoded.length > 0) await this.#publish({ type: "invalidate", cache: this.name, keys: encoded });
-    for (const key of removed) this.#emitter.emit("invalidated", "invalidate", key, undefined);
-    throwFirstRejection(results);
+    await this.#writes.invalidateMany(keys);
   }
 
   /** Removes every entry from every tier, concurrently. In-flight loads do not write back. */
   async clear(): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    this.#supersedeAll();
-    const notice: CacheBusMessage | undefined =
-      this.#bus === undefined ? undefined : { type: "clear", cache: this.name };
-    await this.#stack.clearAll(notice);
-    await this.#announce(notice);
-    this.#emitter.emit("cleared", "clear", undefined, undefined);
+    await this.#writes.clear();
   }
 
   /**
@@ -525,7 +433,7 @@ export class Cache<K, V> {
     this.#closed = true;
     this.#fences.close();
     this.#recovery.close();
-    for (const unsubscribe of this.#busUnsubscribe) unsubscribe();
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#loads.abortAll(this.#closedError());
     await this.#background.settle();
     for (const instrumentation of this.#instrumentations) {
@@ -547,7 +455,8 @@ export class Cache<K, V> {
    * not write back.
    */
   async invalidateTags(tags: readonly string[]): Promise<void> {
-    await this.#tagOperation(tags, { type: "invalidate-tags", operation: "invalidateTags" });
+    if (this.#closed) throw this.#closedError();
+    await this.#writes.tagOperation(tags, { type: "invalidate-tags", operation: "invalidateTags" });
   }
 
   /**
@@ -555,29 +464,8 @@ export class Cache<K, V> {
    * (so stale-while-revalidate and fail-safe may still serve it) and loads a fresh value.
    */
   async expireTags(tags: readonly string[]): Promise<void> {
-    await this.#tagOperation(tags, { type: "expire-tags", operation: "expireTags" });
-  }
-
-  async #tagOperation(
-    tags: readonly string[],
-    what: { type: TagOperationType; operation: "invalidateTags" | "expireTags" },
-  ): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    assertTagList(tags, what.operation);
-    if (tags.length === 0) return;
-    const at = this.#tags.operationTime(this.#clock.now());
-    this.#applyTags(what.type, tags, at);
-    const notice: CacheBusMessage | undefined =
-      this.#bus === undefined ? undefined : { type: what.type, cache: this.name, tags: [...tags], at };
-    await this.#tags.writeMarkers(tags, at, what.operation, notice);
-    await this.#announce(notice);
-    this.#emitter.emit("invalidated", what.operation, undefined, undefined);
-  }
-
-  /** Records tag times and stops loads in flight from writing entries made before them. */
-  #applyTags(type: TagOperationType, tags: readonly string[], at: number): void {
-    this.#tags.apply(type, tags, at);
-    this.#supersedeAll();
+    await this.#writes.tagOperation(tags, { type: "expire-tags", operation: "expireTags" });
   }
 
   /**
@@ -587,7 +475,7 @@ export class Cache<K, V> {
    * @throws CacheError `INVALID_OPTION` when `name` is empty or contains `:`.
    */
   namespace(this: Cache<string, V>, name: string): CacheNamespace<V> {
-    return new CacheNamespace(this, name);
+    return CacheNamespace.of(this, name);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -617,115 +505,9 @@ export class Cache<K, V> {
     );
   }
 
-  /** @internal Used by integrations (bus, telemetry) to report events under this cache's name. */
-  reportEvent(
-    type: CacheEventType,
-    operation: CacheOperationName,
-    extra?: { tier?: string; error?: unknown; durationMs?: number },
-  ): void {
-    this.#emitter.emit(type, operation, undefined, extra?.tier, extra);
-  }
-
   /** The emitter's test, inlined here so the fast paths make no call when nobody listens. */
   #observed(): boolean {
     return this.#listeners.length !== 0 || cacheEventChannel.hasSubscribers;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // The bus
-
-  /** The bus message that announces an explicit write of `key` (none without a bus). */
-  #notice(type: "set" | "invalidate", key: K): CacheBusMessage | undefined {
-    if (this.#bus === undefined) return undefined;
-    return { type, cache: this.name, keys: [this.#busKeys.encode(key)] };
-  }
-
-  /**
-   * Sends an explicit write's bus message, unless a shared tier still owes that write: then the
-   * write recovery sends it after the replay, so no instance re-reads the old value on hearing it.
-   */
-  async #announce(notice: CacheBusMessage | undefined): Promise<void> {
-    if (notice === undefined || this.#recovery.holds(notice)) return;
-    await this.#publish(notice);
-  }
-
-  async #publish(message: CacheBusMessage): Promise<void> {
-    try {
-      await this.#bus!.publish(message);
-    } catch (error) {
-      // The bus queues what it cannot send; a bus that rejects anyway is reported, not thrown.
-      this.#emitter.emit("tier_error", "bus", undefined, "bus", { error });
-    }
-  }
-
-  #onBusMessage(message: CacheBusMessage): void {
-    if (this.#closed || message.cache !== this.name) return;
-    switch (message.type) {
-      case "set":
-      case "invalidate":
-        for (const text of message.keys) {
-          let key: K;
-          try {
-            key = this.#busKeys.decode(text);
-          } catch {
-            continue;
-          }
-          this.#supersede(key);
-          this.#recovery.writtenElsewhere(key);
-          this.#expireL1(key);
-        }
-        break;
-      case "clear":
-        this.#dropL1();
-        break;
-      case "expire-tags":
-      case "invalidate-tags":
-        // The receiver's own clock: an entry it cached before now may predate the invalidation.
-        this.#applyTags(message.type, message.tags, Math.max(message.at, this.#clock.now()));
-        break;
-    }
-    this.#emitter.emit("bus_received", "bus", undefined, undefined);
-  }
-
-  /**
-   * Marks this instance's L1 copy of `key` as expired past the stale-while-revalidate window: the
-   * next read goes to the shared tier, while the old value stays available to fail-safe.
-   */
-  #expireL1(key: K): void {
-    const slot = this.#slots[0]!;
-    const entry = this.#l1Sync !== undefined ? this.#readL1(key, "bus") : undefined;
-    const failSafe = this.#policy.failSafe;
-    if (entry === undefined || entry.cachedAt === undefined || failSafe === undefined) {
-      void slot.tier.invalidate(key).catch(noop);
-      return;
-    }
-    const now = this.#clock.now();
-    const retainUntil = entry.retainUntil ?? now + failSafe.maxStaleAge;
-    const cachedAt = now - this.#policy.swr - 1;
-    const expired = entry.with({ cachedAt, ttl: 0, staleFor: Math.max(0, retainUntil - cachedAt) });
-    void slot.tier.insert(key, expired).catch(noop);
-  }
-
-  /** Forgets every L1 entry of this instance (after a clear elsewhere, or a bus gap). */
-  #dropL1(): void {
-    this.#supersedeAll();
-    this.#recovery.writtenElsewhere();
-    void this.#slots[0]!.tier.clear().catch(noop);
-  }
-
-  /**
-   * The write fence for one key: loads, refreshes, promotions and shared reads that started before
-   * this call may no longer write or answer for `key` (see `key-fences.ts`).
-   */
-  #supersede(key: K): void {
-    this.#reads.forget(key);
-    this.#loads.supersede(key);
-  }
-
-  /** The write fence for every key (clear, tag operation, bus gap). */
-  #supersedeAll(): void {
-    this.#reads.forgetAll();
-    this.#loads.supersedeAll();
   }
 
   #rejectClosed(): Promise<never> {
@@ -735,9 +517,4 @@ export class Cache<K, V> {
   #closedError(): CacheError {
     return new CacheError("CLOSED", `cache \`${this.name}\` is closed`);
   }
-}
-
-/** Rethrows the first failure of a batch whose other members were allowed to finish. */
-function throwFirstRejection(results: readonly PromiseSettledResult<unknown>[]): void {
-  for (const result of results) if (result.status === "rejected") throw result.reason;
 }

@@ -1,6 +1,6 @@
 // What users coming from BentoCache, cache-manager and Keyv reach for (issue 18): has, getValue,
 // insertMany, invalidateMany, and a loader context that sets ttl and tags or skips caching.
-import { MockCache } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import { Cache, CacheEntry, CacheError, ManualClock, MemoryBus, MemoryBusHub } from "../src/index.js";
 import type { CacheBusMessage } from "../src/index.js";
 import { fleet, flush, twoTier } from "./fixtures.js";

@@ -1,4 +1,5 @@
-import { CacheEntry, CacheError, CircuitBreaker, ManualClock, MockCache, isCacheError } from "@cachet/tier";
+import { CacheEntry, CacheError, CircuitBreaker, ManualClock, isCacheError } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import type { CircuitState } from "@cachet/tier";
 import { circuitBreaker, compose, isBackendFailure, retry, tierAsService, timeout } from "../src/index.js";
 import { ScriptedService, sequence } from "./fixtures/scripted-service.js";

@@ -1,6 +1,7 @@
 // Type-level tests, checked by `pnpm typecheck`: each `@ts-expect-error` line must fail to compile,
 // and each `assertType<Equal<…>>` must hold. The functions below are compiled, never run.
-import { CacheEntry, MockCache } from "@cachet/tier";
+import { CacheEntry } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import {
   ServiceTier,
   circuitBreaker,

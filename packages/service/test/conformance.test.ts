@@ -1,5 +1,6 @@
-import { MockCache } from "@cachet/tier";
-import type { ManualClock, MockCacheOperation } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
+import type { ManualClock } from "@cachet/tier";
+import type { MockCacheOperation } from "@cachet/tier/testing";
 import { tierConformanceCases } from "@cachet/tier/testing";
 import type { ConformanceTarget } from "@cachet/tier/testing";
 import {

@@ -1,4 +1,5 @@
-import { CacheEntry, CacheError, ManualClock, MockCache, isCacheError } from "@cachet/tier";
+import { CacheEntry, CacheError, ManualClock, isCacheError } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import { ServiceTier, tierAsService } from "../src/index.js";
 import type { CacheResponse, CacheService, ServiceTierOptions } from "../src/index.js";
 import { ScriptedService, rejectionOf } from "./fixtures/scripted-service.js";

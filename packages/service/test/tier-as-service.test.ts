@@ -1,4 +1,5 @@
-import { CacheEntry, CacheError, ManualClock, MockCache } from "@cachet/tier";
+import { CacheEntry, CacheError, ManualClock } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import type { CacheTier } from "@cachet/tier";
 import { tierAsService } from "../src/index.js";
 import type { CacheOperation } from "../src/index.js";

@@ -1,5 +1,5 @@
-import { CacheEntry, CircuitBreaker, ManualClock, Cache } from "@cachet/core";
-import { MockCache } from "@cachet/tier";
+import { CacheEntry, ManualClock, MemoryBus, MemoryBusHub, Cache } from "@cachet/core";
+import { MockCache } from "@cachet/tier/testing";
 import { cacheTelemetry } from "../src/index.js";
 import { TestOtel } from "./fixtures/otel.js";
 import { finish, scenario } from "./fixtures/cache.js";
@@ -180,39 +180,37 @@ describe("cache.event.count", () => {
     });
   });
 
-  it("counts bus events reported by an integration", async () => {
-    s = scenario();
-    s.cache.reportEvent("bus_received", "bus");
-    s.cache.reportEvent("bus_received", "bus");
-    s.cache.reportEvent("bus_reconnected", "bus");
+  it("counts bus events: messages received and a reconnect that may have lost some", async () => {
+    const hub = new MemoryBusHub();
+    const busA = new MemoryBus(hub);
+    const busB = new MemoryBus(hub);
+    const a = Cache.builder<string, string>().name("users").memory({ maxEntries: 10 }).bus(busA).build();
+    s = scenario((b) => b.bus(busB));
+    try {
+      await a.insert("x", "1");
+      await a.invalidate("x");
+      busB.simulateReconnect();
 
-    expect(await s.otel.eventCounts()).toEqual({
-      "bus_received bus -": 2,
-      "bus_reconnected bus -": 1,
-    });
+      expect(await s.otel.eventCounts()).toEqual({
+        "bus_received bus -": 2,
+        "bus_reconnected bus -": 1,
+      });
+    } finally {
+      await a.close();
+    }
   });
 
-  it("counts tier errors until the breaker opens, then breaker changes reported to the cache", async () => {
-    // The core reports state changes of the breakers it builds; a breaker made by hand (as here)
-    // reports through its own onStateChange, which the cache cannot hook, so this test wires it
-    // to the cache's reporting hook; telemetry then counts what arrives.
+  it("counts tier errors until the breaker opens, then the breaker's state changes", async () => {
+    // A breaker the cache builds from options reports its state changes as events.
     const clock = new ManualClock();
     const l2 = new MockCache<string, string>({ clock });
     const otel = new TestOtel();
-    const breaker = new CircuitBreaker({
-      name: "mock",
-      clock,
-      failureThreshold: 2,
-      cooldown: 1_000,
-      onStateChange: (state) => {
-        if (state === "open") cache.reportEvent("breaker_open", "get", { tier: "mock" });
-        if (state === "closed") cache.reportEvent("breaker_closed", "get", { tier: "mock" });
-      },
-    });
     const cache = Cache.builder<string, string>({ clock })
       .name("users")
       .memory({ maxEntries: 100 })
-      .fallback(Cache.builder<string, string>().storage(l2).circuitBreaker(breaker))
+      .fallback(
+        Cache.builder<string, string>().storage(l2).circuitBreaker({ failureThreshold: 2, cooldown: 1_000 }),
+      )
       .instrument(cacheTelemetry({ meter: otel.meter, clock }))
       .build();
     try {

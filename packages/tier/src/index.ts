@@ -34,10 +34,6 @@ export { jsonCodec } from "./json-codec.js";
 export type { GenericCodec } from "./json-codec.js";
 export { structuredCodec } from "./structured-codec.js";
 
-// Test doubles
-export { MockCache } from "./mock-cache.js";
-export type { MockCacheCall, MockCacheOperation, MockCacheOptions } from "./mock-cache.js";
-
 // Resilience
 export { CircuitBreaker } from "./circuit-breaker.js";
 export type { CircuitBreakerOptions, CircuitState, FailureRateOptions } from "./circuit-breaker.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { AssertionError } from "node:assert";
-import { CacheEntry, ManualClock, MockCache } from "../src/index.js";
+import { CacheEntry, ManualClock } from "../src/index.js";
+import { MockCache } from "../src/testing/index.js";
 import type { CacheError } from "../src/index.js";
 import { tierConformanceCases } from "../src/testing/index.js";
 import type { ConformanceCaseId } from "../src/testing/index.js";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { AssertionError } from "node:assert";
-import { MockCache } from "../src/index.js";
+import { MockCache } from "../src/testing/index.js";
 import { tierConformanceCases } from "../src/testing/index.js";
 import type { ConformanceCaseId, ConformanceTarget } from "../src/testing/index.js";
 import { BrokenTier, resetSharedStore } from "./fixtures/broken-tier.js";

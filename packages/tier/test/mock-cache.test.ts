@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { caughtCacheError } from "@cachet/test-utils";
-import { CacheEntry, CacheError, ManualClock, MockCache, isCacheError } from "../src/index.js";
+import { CacheEntry, CacheError, ManualClock, isCacheError } from "../src/index.js";
+import { MockCache } from "../src/testing/index.js";
 
 async function rejection(promise: Promise<unknown>): Promise<CacheError> {
   const error = await caughtCacheError(promise);

@@ -1,6 +1,8 @@
 // Type-level tests, checked by `pnpm typecheck` (jest ignores this file: see jest.config.js).
-import { CacheEntry, MockCache, jsonCodec, structuredCodec } from "../src/index.js";
-import type { CacheTier, Codec, MockCacheOperation } from "../src/index.js";
+import { CacheEntry, jsonCodec, structuredCodec } from "../src/index.js";
+import { MockCache } from "../src/testing/index.js";
+import type { CacheTier, Codec } from "../src/index.js";
+import type { MockCacheOperation } from "../src/testing/index.js";
 import { tierConformanceCases } from "../src/testing/index.js";
 import type { ConformanceCaseId } from "../src/testing/index.js";
 

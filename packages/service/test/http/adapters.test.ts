@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
-import { CacheError, MockCache } from "@cachet/tier";
+import { CacheError } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import type { CacheEntry } from "@cachet/tier";
 import * as expressModule from "express";
 import Fastify from "fastify";

@@ -1,4 +1,4 @@
-import { MockCache } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import { createHttpCache } from "../../src/http/http-cache.js";
 import type { HttpCacheValue } from "../../src/http/stored-response.js";
 import { gate, read, startHarness, until, wholeSecondClock } from "./fixtures.js";

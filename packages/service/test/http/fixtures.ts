@@ -1,7 +1,8 @@
 import { createServer, request as httpRequest } from "node:http";
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ManualClock, MockCache } from "@cachet/tier";
+import { ManualClock } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import { isHopByHop } from "../../src/http/header-fields.js";
 import { createHttpCache } from "../../src/http/http-cache.js";
 import type { HttpCache } from "../../src/http/http-cache.js";

@@ -1,4 +1,5 @@
-import { CacheError, MockCache } from "@cachet/tier";
+import { CacheError } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import { createHttpCache } from "../../src/http/http-cache.js";
 import type { HttpCacheValue } from "../../src/http/stored-response.js";
 

@@ -1,4 +1,5 @@
-import { ManualClock, MockCache } from "@cachet/tier";
+import { ManualClock } from "@cachet/tier";
+import { MockCache } from "@cachet/tier/testing";
 import { createHttpCache } from "../../src/http/http-cache.js";
 import { analyzeResponse } from "../../src/http/response-meta.js";
 import type { MetaPolicy } from "../../src/http/response-meta.js";

@@ -8,6 +8,7 @@ export type {
   ConformanceTarget,
 } from "./conformance.js";
 
-// Test doubles (also on the main entry, where @cachet/service uses MockCache as a default store)
-export { ManualClock, MockCache } from "@cachet/tier";
-export type { MockCacheCall, MockCacheOperation, MockCacheOptions } from "@cachet/tier";
+// Test doubles. ManualClock is also on the main entry: applications drive their own time with it.
+export { ManualClock } from "@cachet/tier";
+export { MockCache } from "./mock-cache.js";
+export type { MockCacheCall, MockCacheOperation, MockCacheOptions } from "./mock-cache.js";

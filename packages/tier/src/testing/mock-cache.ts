@@ -1,11 +1,15 @@
-import type { CacheEntry } from "./cache-entry.js";
-import { CacheError } from "./cache-error.js";
-import type { CacheTier } from "./cache-tier.js";
-import { systemClock } from "./clock.js";
-import type { ConditionalWriteResult, ConditionalWrites, EntryVersion } from "./conditional-writes.js";
-import type { Clock } from "./clock.js";
-import { toMilliseconds } from "./duration.js";
-import type { Duration, Milliseconds } from "./duration.js";
+// Imports the main entry by package name (kept external by tsup) so that CacheError exists once.
+import { CacheError, systemClock, toMilliseconds } from "@cachet/tier";
+import type {
+  CacheEntry,
+  CacheTier,
+  Clock,
+  ConditionalWriteResult,
+  ConditionalWrites,
+  Duration,
+  EntryVersion,
+  Milliseconds,
+} from "@cachet/tier";
 
 /** The operations of a {@link MockCache} that are recorded and can fail or be delayed. */
 export type MockCacheOperation =
