@@ -7,7 +7,14 @@
  * no import cycle). Length: a little over 500 lines, nearly all of it the options' TSDoc, which is
  * the options reference.
  */
-import { CacheError, CircuitBreaker, assertKnownKeys, systemClock, toMilliseconds } from "@cachet/tier";
+import {
+  CacheError,
+  CircuitBreaker,
+  assertKnownKeys,
+  systemClock,
+  toMilliseconds,
+  toPositiveMilliseconds,
+} from "@cachet/tier";
 import type {
   CacheBus,
   CacheTier,
@@ -371,7 +378,7 @@ export class CacheBuilder<K, V> {
     if (typeof name !== "string" || name.length === 0) throw invalid("`name` must be a non-empty string");
     const ttl = slots[0]!.ttl;
     const timeToRefresh =
-      g.timeToRefresh === undefined ? undefined : toMilliseconds(g.timeToRefresh, "timeToRefresh", false);
+      g.timeToRefresh === undefined ? undefined : toPositiveMilliseconds(g.timeToRefresh, "timeToRefresh");
     if (timeToRefresh !== undefined && ttl !== undefined && timeToRefresh >= ttl) {
       throw invalid(`\`timeToRefresh\` (${timeToRefresh} ms) must be less than \`ttl\` (${ttl} ms)`);
     }
@@ -429,11 +436,10 @@ export class CacheBuilder<K, V> {
       throw invalid("`distributedStampedeProtection.lock` needs a DistributedLock (tryAcquire, release)");
     }
     if (tiers < 2) throw invalid("`distributedStampedeProtection` needs a fallback tier shared by the fleet");
-    const lease = toMilliseconds(options.lease ?? 10_000, "distributedStampedeProtection.lease", false);
-    const pollInterval = toMilliseconds(
+    const lease = toPositiveMilliseconds(options.lease ?? 10_000, "distributedStampedeProtection.lease");
+    const pollInterval = toPositiveMilliseconds(
       options.pollInterval ?? 50,
       "distributedStampedeProtection.pollInterval",
-      false,
     );
     if (hardTimeout !== undefined && lease > hardTimeout) {
       throw invalid(
@@ -447,7 +453,7 @@ export class CacheBuilder<K, V> {
 
   #markerTtl(slots: readonly TierSlot<K, V>[], policy: LoadPolicy<V>): number {
     if (this.#global.tagMarkerTtl !== undefined)
-      return toMilliseconds(this.#global.tagMarkerTtl, "tagMarkerTtl", false);
+      return toPositiveMilliseconds(this.#global.tagMarkerTtl, "tagMarkerTtl");
     if (slots.some((slot) => slot.ttl === undefined)) return 30 * 86_400_000;
     const longest = Math.max(...slots.map((slot) => slot.ttl!));
     const stale = Math.max(policy.swr, policy.failSafe?.maxStaleAge ?? 0);
@@ -462,15 +468,15 @@ export class CacheBuilder<K, V> {
       if (typeof g.failSafe !== "object" || g.failSafe === null)
         throw invalid("`failSafe` must be an options object");
       failSafe = {
-        maxStaleAge: toMilliseconds(g.failSafe.maxStaleAge, "failSafe.maxStaleAge", false),
+        maxStaleAge: toPositiveMilliseconds(g.failSafe.maxStaleAge, "failSafe.maxStaleAge"),
         backoff:
           g.failSafe.backoff === undefined ? 10_000 : toMilliseconds(g.failSafe.backoff, "failSafe.backoff"),
       };
     }
     const soft =
-      g.timeouts?.soft === undefined ? undefined : toMilliseconds(g.timeouts.soft, "timeouts.soft", false);
+      g.timeouts?.soft === undefined ? undefined : toPositiveMilliseconds(g.timeouts.soft, "timeouts.soft");
     const hard =
-      g.timeouts?.hard === undefined ? undefined : toMilliseconds(g.timeouts.hard, "timeouts.hard", false);
+      g.timeouts?.hard === undefined ? undefined : toPositiveMilliseconds(g.timeouts.hard, "timeouts.hard");
     if (soft !== undefined && hard !== undefined && soft >= hard) {
       throw invalid(`\`timeouts.soft\` (${soft} ms) must be less than \`timeouts.hard\` (${hard} ms)`);
     }
@@ -485,7 +491,7 @@ export class CacheBuilder<K, V> {
       softTimeout: soft,
       hardTimeout: hard,
       negativeTtl:
-        g.negativeTtl === undefined ? undefined : toMilliseconds(g.negativeTtl, "negativeTtl", false),
+        g.negativeTtl === undefined ? undefined : toPositiveMilliseconds(g.negativeTtl, "negativeTtl"),
     };
   }
 
@@ -503,7 +509,7 @@ export class CacheBuilder<K, V> {
     const ttl =
       this.#ttl === undefined
         ? inheritedTtl
-        : toMilliseconds(this.#ttl, index === 0 ? "ttl" : `fallback #${index} ttl`, false);
+        : toPositiveMilliseconds(this.#ttl, index === 0 ? "ttl" : `fallback #${index} ttl`);
     let tier: CacheTier<K, V>;
     if (source.kind === "memory") {
       if (typeof source.options !== "object" || source.options === null)
@@ -524,7 +530,7 @@ export class CacheBuilder<K, V> {
     const promotion = this.#promotion ?? PromotionPolicy.always<V>();
     if (!(promotion instanceof PromotionPolicy)) throw invalid("`promotionPolicy` must be a PromotionPolicy");
     const timeout =
-      this.#tierTimeout === undefined ? undefined : toMilliseconds(this.#tierTimeout, "tierTimeout", false);
+      this.#tierTimeout === undefined ? undefined : toPositiveMilliseconds(this.#tierTimeout, "tierTimeout");
     let breaker: CircuitBreaker | undefined;
     const breakerHook: { listener?: (state: string) => void } = {};
     const breakerOption = this.#breaker ?? (index > 0 ? {} : false);

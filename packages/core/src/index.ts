@@ -43,6 +43,7 @@ export {
   structuredCodec,
   systemClock,
   toMilliseconds,
+  toPositiveMilliseconds,
 } from "@cachet/tier";
 export type {
   BusReconnectInfo,

@@ -6,7 +6,7 @@
  * called on the hit path unless a refresh is due: a call without options uses the cache's policy
  * object as is, with no merge and no allocation.
  */
-import { assertKnownKeys, assertTagList, toMilliseconds } from "@cachet/tier";
+import { assertKnownKeys, assertTagList, toMilliseconds, toPositiveMilliseconds } from "@cachet/tier";
 import type { Milliseconds } from "@cachet/tier";
 import type { GetOrInsertOptions } from "./loader.js";
 import { FAIL_SAFE_KEYS, GET_OR_INSERT_KEYS, TIMEOUT_KEYS } from "./option-keys.js";
@@ -77,10 +77,12 @@ export function resolveLoadPolicy<V>(base: LoadPolicy<V>, options: GetOrInsertOp
     softTimeout:
       timeouts?.soft === undefined ? base.softTimeout : toMilliseconds(timeouts.soft, "timeouts.soft"),
     hardTimeout:
-      timeouts?.hard === undefined ? base.hardTimeout : toMilliseconds(timeouts.hard, "timeouts.hard", false),
+      timeouts?.hard === undefined
+        ? base.hardTimeout
+        : toPositiveMilliseconds(timeouts.hard, "timeouts.hard"),
     negativeTtl:
       options.negativeTtl === undefined
         ? base.negativeTtl
-        : toMilliseconds(options.negativeTtl, "negativeTtl", false),
+        : toPositiveMilliseconds(options.negativeTtl, "negativeTtl"),
   };
 }

@@ -1,4 +1,4 @@
-import { CacheError, toMilliseconds } from "@cachet/core";
+import { CacheError, toPositiveMilliseconds } from "@cachet/core";
 import type { Cache, CacheEventListener, Clock, Duration } from "@cachet/core";
 import type { IORedisClient, IORedisLike } from "@cachet/redis";
 import type { StoredEntry } from "./stored-entry.js";
@@ -152,10 +152,10 @@ export function resolveOptions(options: NextCacheOptions = {}): ResolvedNextCach
     prefix: nonEmpty("prefix", options.prefix, "next"),
     buildId,
     memoryBytes: memoryBytes ?? 64 * 1024 * 1024,
-    maxTtl: toMilliseconds(options.maxTtl ?? "30d", "maxTtl", false),
-    staleWindow: toMilliseconds(options.staleWindow ?? "1d", "staleWindow", false),
-    redisTimeout: toMilliseconds(options.redisTimeout ?? "500ms", "redisTimeout", false),
-    breakerCooldown: toMilliseconds(options.breakerCooldown ?? "5s", "breakerCooldown", false),
+    maxTtl: toPositiveMilliseconds(options.maxTtl ?? "30d", "maxTtl"),
+    staleWindow: toPositiveMilliseconds(options.staleWindow ?? "1d", "staleWindow"),
+    redisTimeout: toPositiveMilliseconds(options.redisTimeout ?? "500ms", "redisTimeout"),
+    breakerCooldown: toPositiveMilliseconds(options.breakerCooldown ?? "5s", "breakerCooldown"),
     busTransport: busTransport ?? "pubsub",
     name: nonEmpty("name", options.name, "next"),
     clock,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { CacheError, toMilliseconds } from "@cachet/tier";
+import { CacheError, toPositiveMilliseconds } from "@cachet/tier";
 import type {
   CacheEntry,
   ConditionalWriteResult,
@@ -65,7 +65,7 @@ export function tombstoneTtlOf(
   const ttl = option === true ? undefined : option.tombstoneTtl;
   return ttl === undefined
     ? DEFAULT_TOMBSTONE_TTL
-    : toMilliseconds(ttl, "conditionalWrites.tombstoneTtl", false);
+    : toPositiveMilliseconds(ttl, "conditionalWrites.tombstoneTtl");
 }
 
 function script(source: string): RedisScript {

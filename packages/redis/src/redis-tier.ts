@@ -15,6 +15,7 @@ import {
   structuredCodec,
   systemClock,
   toMilliseconds,
+  toPositiveMilliseconds,
 } from "@cachet/tier";
 import type {
   CacheTier,
@@ -216,7 +217,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     this.#timeout =
       options.commandTimeout === undefined
         ? DEFAULT_COMMAND_TIMEOUT
-        : toMilliseconds(options.commandTimeout, "commandTimeout", false);
+        : toPositiveMilliseconds(options.commandTimeout, "commandTimeout");
     this.#deadlines = new DeadlineSweeper(this.#timeout, (operation) => this.#timeoutError(operation));
     this.#serializeKey = options.serializeKey;
     const scanCount = options.scanCount ?? 1_000;

@@ -1,4 +1,4 @@
-import { CacheError, toMilliseconds } from "@cachet/tier";
+import { CacheError, toPositiveMilliseconds } from "@cachet/tier";
 import type { Clock, Duration } from "@cachet/tier";
 import type { Middleware, Service } from "./service.js";
 import { checkClock, foregroundClock, checkObject, invoke } from "./validate.js";
@@ -27,7 +27,7 @@ export interface TimeoutOptions {
  * const bounded = timeout("250ms")(tierAsService(redisTier));
  */
 export function timeout(limit: Duration, options: TimeoutOptions = {}): Middleware {
-  const ms = toMilliseconds(limit, "timeout", false);
+  const ms = toPositiveMilliseconds(limit, "timeout");
   checkObject(options, "options");
   const clock = checkClock(options.clock) ?? foregroundClock;
   return <Req, Res>(inner: Service<Req, Res>): Service<Req, Res> => ({

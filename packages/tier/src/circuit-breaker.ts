@@ -1,7 +1,7 @@
 import { CacheError } from "./cache-error.js";
 import { systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
-import { toMilliseconds } from "./duration.js";
+import { toPositiveMilliseconds } from "./duration.js";
 import { assertKnownKeys } from "./known-keys.js";
 import type { Duration, Milliseconds } from "./duration.js";
 
@@ -154,13 +154,13 @@ export class CircuitBreaker {
           `\`failureRate.minimumCalls\` must be an integer >= 1, got ${String(rate.minimumCalls)}`,
         );
       }
-      const window = toMilliseconds(rate.window, "failureRate.window", false);
+      const window = toPositiveMilliseconds(rate.window, "failureRate.window");
       this.#rate = { threshold: rate.threshold, minimumCalls: rate.minimumCalls, bucketMs: window / BUCKETS };
     }
-    this.#baseCooldown = toMilliseconds(options.cooldown ?? 1_000, "cooldown", false);
+    this.#baseCooldown = toPositiveMilliseconds(options.cooldown ?? 1_000, "cooldown");
     this.#maxCooldown =
       options.maxCooldown !== undefined
-        ? toMilliseconds(options.maxCooldown, "maxCooldown", false)
+        ? toPositiveMilliseconds(options.maxCooldown, "maxCooldown")
         : options.cooldown === undefined
           ? 5_000
           : this.#baseCooldown;

@@ -19,10 +19,21 @@ const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
  * Converts a {@link Duration} to milliseconds, checking it on the way.
  *
  * @param option - the option's name, used in the error message.
- * @param allowZero - whether `0` is a valid value for this option.
  * @throws CacheError `INVALID_OPTION` naming `option` when the value is negative, not finite or unparsable.
  */
-export function toMilliseconds(value: Duration, option: string, allowZero = true): Milliseconds {
+export function toMilliseconds(value: Duration, option: string): Milliseconds {
+  return parseDuration(value, option, true);
+}
+
+/**
+ * As {@link toMilliseconds}, for options where zero makes no sense (a lease, a cool-down, an interval).
+ * @throws CacheError `INVALID_OPTION` naming `option` when the value is zero, negative, not finite or unparsable.
+ */
+export function toPositiveMilliseconds(value: Duration, option: string): Milliseconds {
+  return parseDuration(value, option, false);
+}
+
+function parseDuration(value: Duration, option: string, allowZero: boolean): Milliseconds {
   let ms: number;
   if (typeof value === "number") {
     ms = value;

@@ -25,7 +25,7 @@ export { assertTagList, isTagList } from "./tag-list.js";
 export { systemClock } from "./clock.js";
 export type { Clock, TimerHandle } from "./clock.js";
 export { ManualClock } from "./manual-clock.js";
-export { toMilliseconds } from "./duration.js";
+export { toMilliseconds, toPositiveMilliseconds } from "./duration.js";
 export type { Duration, DurationUnit, Milliseconds } from "./duration.js";
 
 // Codecs

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { toMilliseconds } from "../src/index.js";
+import { toMilliseconds, toPositiveMilliseconds } from "../src/index.js";
 import type { Duration } from "../src/index.js";
 
 describe("toMilliseconds", () => {
@@ -27,9 +27,9 @@ describe("toMilliseconds", () => {
   );
 
   it("rejects zero when allowZero is false", () => {
-    expect(() => toMilliseconds(0, "window", false)).toThrow(/`window` must be more than zero/);
-    expect(() => toMilliseconds("0s", "window", false)).toThrow(/`window`/);
-    expect(toMilliseconds("1ms", "window", false)).toBe(1);
+    expect(() => toPositiveMilliseconds(0, "window")).toThrow(/`window` must be more than zero/);
+    expect(() => toPositiveMilliseconds("0s", "window")).toThrow(/`window`/);
+    expect(toPositiveMilliseconds("1ms", "window")).toBe(1);
   });
 
   it("rejects non-number, non-string values", () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { CacheError, assertKnownOptions, toMilliseconds } from "@cachet/tier";
+import { CacheError, assertKnownOptions, toPositiveMilliseconds } from "@cachet/tier";
 import type { BusReconnectInfo, CacheBus, CacheBusMessage, Duration, Milliseconds } from "@cachet/tier";
 import { BUS_FORMAT_VERSION, decodeBusMessage, encodeBusMessage } from "./bus-codec.js";
 import type { BusTransport, TransportHost } from "./bus-transport.js";
@@ -176,10 +176,13 @@ export class RedisBus implements CacheBus {
         tier: BUS_NAME,
       });
     }
-    this.#retryInterval = toMilliseconds(options.retryQueue?.interval ?? 1_000, "retryQueue.interval", false);
-    this.#sendTimeout = toMilliseconds(options.sendTimeout ?? 1_000, "sendTimeout", false);
-    this.#readyTimeout = toMilliseconds(options.readyTimeout ?? 10_000, "readyTimeout", false);
-    this.#blockMs = toMilliseconds(options.stream?.blockMs ?? 5_000, "stream.blockMs", false);
+    this.#retryInterval = toPositiveMilliseconds(
+      options.retryQueue?.interval ?? 1_000,
+      "retryQueue.interval",
+    );
+    this.#sendTimeout = toPositiveMilliseconds(options.sendTimeout ?? 1_000, "sendTimeout");
+    this.#readyTimeout = toPositiveMilliseconds(options.readyTimeout ?? 10_000, "readyTimeout");
+    this.#blockMs = toPositiveMilliseconds(options.stream?.blockMs ?? 5_000, "stream.blockMs");
     const maxLen = options.stream?.maxLen;
     if (maxLen !== undefined && (!Number.isInteger(maxLen) || maxLen < 1)) {
       throw new CacheError("INVALID_OPTION", "`stream.maxLen` must be a positive integer", {
@@ -189,7 +192,7 @@ export class RedisBus implements CacheBus {
     this.#maxAge =
       options.stream?.maxAge === undefined
         ? undefined
-        : toMilliseconds(options.stream.maxAge, "stream.maxAge", false);
+        : toPositiveMilliseconds(options.stream.maxAge, "stream.maxAge");
     if (maxLen !== undefined && this.#maxAge !== undefined) {
       throw new CacheError("INVALID_OPTION", "`stream.maxLen` and `stream.maxAge` exclude each other", {
         tier: BUS_NAME,

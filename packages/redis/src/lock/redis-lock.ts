@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { CacheError, assertKnownOptions, toMilliseconds } from "@cachet/tier";
+import { CacheError, assertKnownOptions, toMilliseconds, toPositiveMilliseconds } from "@cachet/tier";
 import type { DistributedLock, Duration, LockLease, Milliseconds } from "@cachet/tier";
 import type { RedisConnectionInput, ResolvedConnection } from "../connection/resolve-connection.js";
 import { checkClientOption, describeError, resolveConnection } from "../connection/resolve-connection.js";
@@ -135,7 +135,7 @@ export class RedisLock implements DistributedLock {
       throw new CacheError("INVALID_OPTION", "`prefix` must be a string", { tier: LOCK_NAME });
     }
     this.#prefix = prefix;
-    this.#timeout = toMilliseconds(options.commandTimeout ?? 500, "commandTimeout", false);
+    this.#timeout = toPositiveMilliseconds(options.commandTimeout ?? 500, "commandTimeout");
     this.#linger = toMilliseconds(options.releaseLinger ?? 2_000, "releaseLinger");
     const onError = options.onError;
     this.#resolved = resolveConnection(options.client, LOCK_NAME, (error) => {

@@ -1,5 +1,5 @@
 // Imports the main entry by package name (kept external by tsup) so that CacheError exists once.
-import { CacheError, systemClock, toMilliseconds } from "@cachet/tier";
+import { CacheError, systemClock, toMilliseconds, toPositiveMilliseconds } from "@cachet/tier";
 import type {
   CacheEntry,
   CacheTier,
@@ -106,7 +106,7 @@ export class MockCache<K, V> implements CacheTier<K, V> {
     this.#defaultTtl = options.ttl === undefined ? undefined : toMilliseconds(options.ttl, "ttl");
     const conditional = options.conditionalWrites;
     if (conditional !== undefined) {
-      const tombstoneTtl = toMilliseconds(conditional.tombstoneTtl, "conditionalWrites.tombstoneTtl", false);
+      const tombstoneTtl = toPositiveMilliseconds(conditional.tombstoneTtl, "conditionalWrites.tombstoneTtl");
       this.#tombstoneTtl = tombstoneTtl;
       this.conditionalWrites = {
         tombstoneTtl,
