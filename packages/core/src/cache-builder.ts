@@ -13,6 +13,7 @@ import type {
   CacheTier,
   CircuitBreakerOptions,
   Clock,
+  ConditionalWrites,
   DistributedLock,
   Duration,
 } from "@cachet/tier";
@@ -385,6 +386,7 @@ export class CacheBuilder<K, V> {
     if (typeof random !== "function") throw invalid("`ttlJitter` random source must be a function");
 
     const policy = this.#policy();
+    assertTombstonesOutlastLoads(slots, policy.hardTimeout);
     // Each tier learns which cache it serves before that cache's first call: a RedisTier without a
     // prefix derives its namespace from a named cache (two caches never share keys by default),
     // and refuses an unnamed one or a second cache (INVALID_OPTION, thrown from here).
@@ -543,6 +545,7 @@ export class CacheBuilder<K, V> {
     return {
       direct,
       tier,
+      conditional: index > 0 ? conditionalOf(tier, name) : undefined,
       name,
       ttl,
       promotion,
@@ -565,6 +568,45 @@ const GLOBAL_NAMES: Record<string, string> = {
   swr: "staleWhileRevalidate",
   jitter: "ttlJitter",
 };
+
+/**
+ * A shared tier's conditional writes, checked: an object with both methods and a positive
+ * `tombstoneTtl`, or `undefined` when the tier has none.
+ */
+function conditionalOf<K, V>(tier: CacheTier<K, V>, name: string): ConditionalWrites<K, V> | undefined {
+  const conditional = tier.conditionalWrites;
+  if (conditional === undefined || conditional === null) return undefined;
+  if (
+    typeof conditional.getVersioned !== "function" ||
+    typeof conditional.insertIfVersion !== "function" ||
+    !(conditional.tombstoneTtl > 0)
+  ) {
+    throw invalid(
+      `tier \`${name}\`: \`conditionalWrites\` needs getVersioned, insertIfVersion and a positive tombstoneTtl`,
+    );
+  }
+  return conditional;
+}
+
+/**
+ * A load that read a key before an invalidation must still find its tombstone when it writes
+ * back; a load may run until the hard timeout, so every tombstone must last at least that long.
+ * (A longer load is not wrong, only wasted: its write-back is refused as `expired-token`.)
+ */
+function assertTombstonesOutlastLoads<K, V>(
+  slots: readonly TierSlot<K, V>[],
+  hard: number | undefined,
+): void {
+  if (hard === undefined) return;
+  for (const slot of slots) {
+    const ttl = slot.conditional?.tombstoneTtl;
+    if (ttl !== undefined && ttl < hard) {
+      throw invalid(
+        `tier \`${slot.name}\`: its \`conditionalWrites.tombstoneTtl\` (${ttl} ms) must be at least \`timeouts.hard\` (${hard} ms), so that a load still running finds the tombstone of an invalidation that came after its read`,
+      );
+    }
+  }
+}
 
 function invalid(message: string): CacheError {
   return new CacheError("INVALID_OPTION", message);

@@ -19,6 +19,7 @@ import { TierGuard } from "./tier-guard.js";
 import { TierStack } from "./tier-stack.js";
 import type { L1Reader } from "./tier-stack.js";
 import { DEFAULT_MAX_PENDING_WRITES, WriteRecovery } from "./write-recovery.js";
+import { VersionedWrites } from "./versioned-writes.js";
 
 /** Everything behind the facade. @internal */
 export interface CacheParts<K, V> {
@@ -71,9 +72,11 @@ export function createCacheParts<K, V>(
     emitter,
     traceTier: composeTrace(config.instrumentations, "traceTier"),
   });
+  const versioned = new VersionedWrites<K, V>({ slots, guard, emitter, counters, fences, background });
   const recovery = new WriteRecovery<K, V>({
     slots,
     guard,
+    versioned,
     clock,
     emitter,
     counters,
@@ -103,6 +106,7 @@ export function createCacheParts<K, V>(
     random: config.random,
     readL1: facade.readL1,
     recovery,
+    versioned,
   });
   const loads = new LoadCoordinator<K, V>({
     stack,
