@@ -35,6 +35,7 @@ import {
   TIMEOUT_KEYS,
 } from "./option-keys.js";
 import { PromotionPolicy } from "./promotion-policy.js";
+import { DEFAULT_MAX_PENDING_WRITES } from "./write-recovery.js";
 import type { ValueMode } from "./value-mode.js";
 
 /** Makes the cache from a validated config (the `Cache` constructor, handed in by `Cache.builder`). */
@@ -130,6 +131,7 @@ export class CacheBuilder<K, V> {
     busKeys?: BusKeys<K>;
     lock?: DistributedStampedeOptions;
     tagMarkerTtl?: Duration;
+    maxPendingWrites?: number;
   } = { listeners: [], instrumentations: [] };
   readonly #globalSet = new Set<string>();
   readonly #create: CacheFactory;
@@ -336,6 +338,19 @@ export class CacheBuilder<K, V> {
     return this;
   }
 
+  /**
+   * How many writes a shared tier may owe this instance (see CONSISTENCY.md, write recovery):
+   * past it, the recorded writes of that tier are replaced by one owed `clear` of it
+   * (`write_overflow`), which never serves an old value but costs the tier's contents. A positive
+   * integer.
+   * @default 10_000
+   */
+  maxPendingWrites(limit: number): this {
+    this.#global.maxPendingWrites = limit;
+    this.#globalSet.add("maxPendingWrites");
+    return this;
+  }
+
   /** Include raw keys in events (they are hashed otherwise). @default false */
   eventKeys(include = true): this {
     return this.#setGlobal("eventKeys", include);
@@ -409,6 +424,7 @@ export class CacheBuilder<K, V> {
       busKeys: g.busKeys ?? (STRING_KEYS as unknown as BusKeys<K>),
       lock: this.#lockConfig(slots.length, policy.hardTimeout),
       tagMarkerTtl: this.#markerTtl(slots, policy),
+      maxPendingWrites: maxPendingWritesOf(g.maxPendingWrites),
     };
     return this.#create(config);
   }
@@ -568,6 +584,14 @@ const GLOBAL_NAMES: Record<string, string> = {
   swr: "staleWhileRevalidate",
   jitter: "ttlJitter",
 };
+
+/** The `maxPendingWrites` option, validated: a positive integer (default 10,000). */
+function maxPendingWritesOf(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_MAX_PENDING_WRITES;
+  if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1)
+    throw invalid(`\`maxPendingWrites\` must be a positive integer, got ${String(limit)}`);
+  return limit;
+}
 
 /**
  * A shared tier's conditional writes, checked: an object with both methods and a positive

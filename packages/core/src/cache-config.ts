@@ -72,6 +72,8 @@ export interface CacheConfig<K, V> {
   readonly busKeys: BusKeys<K>;
   readonly lock: LockConfig | undefined;
   readonly tagMarkerTtl: Milliseconds;
+  /** Writes a shared tier may owe before its queue becomes one owed clear (write recovery). */
+  readonly maxPendingWrites: number;
 }
 
 /** How keys travel on the bus and in the distributed lock: as strings. */

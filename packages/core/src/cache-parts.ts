@@ -18,7 +18,7 @@ import { TagLedger } from "./tag-ledger.js";
 import { TierGuard } from "./tier-guard.js";
 import { TierStack } from "./tier-stack.js";
 import type { L1Reader } from "./tier-stack.js";
-import { DEFAULT_MAX_PENDING_WRITES, WriteRecovery } from "./write-recovery.js";
+import { WriteRecovery } from "./write-recovery.js";
 import { VersionedWrites } from "./versioned-writes.js";
 
 /** Everything behind the facade. @internal */
@@ -83,7 +83,7 @@ export function createCacheParts<K, V>(
     background,
     publish: facade.publish,
     overflowNotice: config.bus === undefined ? undefined : { type: "clear", cache: config.name },
-    maxPending: DEFAULT_MAX_PENDING_WRITES,
+    maxPending: config.maxPendingWrites,
   });
   const tags = new TagLedger<K, V>({
     cache: config.name,
