@@ -15,7 +15,8 @@ export const CONSISTENCY_SCENARIOS: readonly ScenarioDef[] = [
       "`*-insert`: `insert` of 5,000 keys at random (SET vs the write script); `*-load`: `getOrInsert` of keys " +
       "never seen (an instant loader; L2 read, then the write-back: GET + SET vs GET + read script + conditional " +
       "write); `*-l2-get` / `*-l2-goi`: `get` / `getOrInsert` hits of 5,000 stored keys through a 1-entry L1 " +
-      "(a plain GET either way). Each on its own fresh `redis-server`.",
+      "(a plain GET either way). Each on its own fresh `redis-server`. `server µs/call`: Redis's own CPU time per " +
+      "call from `INFO commandstats`, which the machine's load does not swing like the client-side rate.",
     target: "versioned writes ≥ 0.9x plain; versioned L2 hits ≈ plain",
     libs: [
       "plain-insert",
@@ -33,6 +34,7 @@ export const CONSISTENCY_SCENARIOS: readonly ScenarioDef[] = [
       OPS,
       { metric: "p50", label: "p50 ms", format: "ms" },
       { metric: "p99", label: "p99 ms", format: "ms" },
+      { metric: "serverUs", label: "server µs/call", format: "ms" },
     ],
     redis: true,
     maxReps: 3,
