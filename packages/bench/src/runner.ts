@@ -36,6 +36,10 @@ async function measure(scenario: string, lib: string, settings: RunSettings): Pr
       return (await import("./scenarios/resilience.js")).runResilience(lib, settings);
     case "conditional-write":
       return (await import("./scenarios/conditional.js")).runConditionalWrite(lib, settings);
+    case "consistency-cost":
+      return (await import("./scenarios/consistency.js")).runConsistencyCost(lib, settings);
+    case "recovery-after-heal":
+      return (await import("./scenarios/consistency.js")).runRecoveryAfterHeal(lib, settings);
     default:
       throw new Error(`unknown scenario ${scenario}`);
   }

@@ -1,3 +1,5 @@
+import { CONSISTENCY_SCENARIOS } from "./scenarios/consistency-defs.js";
+
 /** How a metric is printed. */
 export type MetricFormat = "ops" | "ms" | "count" | "percent" | "bytes";
 
@@ -210,6 +212,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     redis: true,
     maxReps: 3,
   },
+  ...CONSISTENCY_SCENARIOS,
   {
     id: "resilience",
     title: "Resilience: loader failing 50%, Redis killed halfway",

@@ -13,6 +13,8 @@ import type {
   WorkerReport,
 } from "./protocol.js";
 import { mulberry32 } from "./random.js";
+import { Exclusive, runFleetProbes } from "./fleet-probes.js";
+import type { FleetProbeCounts, ProbeTarget } from "./fleet-probes.js";
 
 /** Settings of one chaos run (one transport). */
 export interface ChaosRunOptions {
@@ -62,6 +64,8 @@ export interface ChaosRunResult {
   reports: WorkerReport[];
   faults: Record<string, number>;
   probes: ProbeCounts;
+  /** Lost updates and resurrections (both must be 0), see `fleet-probes.ts`. */
+  fleet: FleetProbeCounts;
   violations: Violation[];
 }
 
@@ -159,7 +163,8 @@ type FaultKind =
   | "proxy-latency"
   | "proxy-stall"
   | "fill-maxmemory"
-  | "loader-storm";
+  | "loader-storm"
+  | "partition-one";
 
 const FAULTS: readonly FaultKind[] = [
   "proxy-latency",
@@ -168,8 +173,10 @@ const FAULTS: readonly FaultKind[] = [
   "loader-storm",
   "proxy-cut",
   "fill-maxmemory",
+  "partition-one",
   "redis-kill-restart",
   "proxy-stall",
+  "partition-one",
 ];
 
 async function fillToMaxmemory(admin: Redis, random: () => number): Promise<void> {
@@ -188,13 +195,22 @@ async function fillToMaxmemory(admin: Redis, random: () => number): Promise<void
 async function injectFault(
   kind: FaultKind,
   redis: RedisHandle,
-  proxy: TcpProxy,
+  proxies: readonly TcpProxy[],
   admin: Redis,
   workers: WorkerHandle[],
   random: () => number,
 ): Promise<void> {
   const hold = (min: number, max: number): Promise<void> => sleep(min + random() * (max - min));
+  const all = (act: (proxy: TcpProxy) => void): void => proxies.forEach(act);
   switch (kind) {
+    case "partition-one": {
+      // One worker cut off from Redis (its data, bus and all) while the others go on.
+      const proxy = proxies[Math.floor(random() * proxies.length)]!;
+      proxy.partition();
+      await hold(500, 1_500);
+      proxy.heal();
+      break;
+    }
     case "redis-kill-restart":
       await redis.kill();
       await hold(500, 1_500);
@@ -212,17 +228,19 @@ async function injectFault(
       await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
       break;
     case "proxy-cut":
-      proxy.cutAll();
+      all((proxy) => proxy.cutAll());
       break;
-    case "proxy-latency":
-      proxy.setLatency(Math.round(20 + random() * 180));
+    case "proxy-latency": {
+      const ms = Math.round(20 + random() * 180);
+      all((proxy) => proxy.setLatency(ms));
       await hold(800, 1_500);
-      proxy.setLatency(0);
+      all((proxy) => proxy.setLatency(0));
       break;
+    }
     case "proxy-stall":
-      proxy.pause();
+      all((proxy) => proxy.pause());
       await hold(300, 1_000);
-      proxy.resume();
+      all((proxy) => proxy.resume());
       break;
     case "fill-maxmemory":
       await fillToMaxmemory(admin, random);
@@ -257,12 +275,26 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     error: 0,
     missL2: {},
   };
+  const fleet: FleetProbeCounts = {
+    lostUpdateProbes: 0,
+    resurrectionProbes: 0,
+    uncheckable: 0,
+    lostUpdates: 0,
+    resurrections: 0,
+    convergeMs: [],
+  };
+  const exclusive = new Exclusive();
 
   const redis = await startRedis({
     own: true,
     args: ["--maxmemory", options.maxmemory, "--maxmemory-policy", "allkeys-lru"],
   });
-  const proxy = await startTcpProxy({ target: { host: redis.host, port: redis.port } });
+  // One proxy per worker, so that one worker can be partitioned alone.
+  const proxies = await Promise.all(
+    Array.from({ length: options.workers }, () =>
+      startTcpProxy({ target: { host: redis.host, port: redis.port } }),
+    ),
+  );
   // The driver's own connection goes straight to Redis (never through the proxy) and fails fast.
   const admin = new Redis({
     host: redis.host,
@@ -279,8 +311,8 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
       workers.push(
         startWorker({
           id,
-          host: proxy.host,
-          port: proxy.port,
+          host: proxies[id]!.host,
+          port: proxies[id]!.port,
           transport: options.transport,
           operations: options.operationsPerWorker,
           concurrency: options.concurrency,
@@ -304,7 +336,10 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
       while (running) {
         const kind = FAULTS[n++ % FAULTS.length]!;
         try {
-          await injectFault(kind, redis, proxy, admin, workers, random);
+          // A restart without persistence and an eviction lose data by design: never inside a
+          // fleet probe's window (see fleet-probes.ts).
+          const apply = () => injectFault(kind, redis, proxies, admin, workers, random);
+          await (kind === "redis-kill-restart" || kind === "fill-maxmemory" ? exclusive.run(apply) : apply());
           faults[kind] = (faults[kind] ?? 0) + 1;
         } catch (error) {
           // A fault that could not be applied (e.g. CLIENT KILL while Redis restarts) is not counted.
@@ -381,10 +416,32 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
       }
     };
 
-    await Promise.all([faultLoop(), probeLoop(0), probeLoop(1), allOpsDone]);
+    const targets: ProbeTarget[] = workers.map((w) => ({
+      id: w.id,
+      ask: (message, reply, timeoutMs) => ask(w, message, reply, timeoutMs),
+    }));
+    await Promise.all([
+      faultLoop(),
+      probeLoop(0),
+      probeLoop(1),
+      runFleetProbes({
+        workers: targets,
+        running: () => running,
+        random,
+        exclusive,
+        nextProbe: () => ++probeId,
+        marginMs: options.marginMs,
+        counts: fleet,
+        violations,
+      }),
+      allOpsDone,
+    ]);
     // Leave Redis healthy while the workers close.
-    proxy.setLatency(0);
-    proxy.resume();
+    for (const proxy of proxies) {
+      proxy.heal();
+      proxy.setLatency(0);
+      proxy.resume();
+    }
     for (const w of workers) if (w.child.connected) w.child.send({ type: "finish" } satisfies DriverMessage);
     const exitTimeout = sleep(30_000).then(() => "timeout" as const);
     for (const w of workers) {
@@ -406,7 +463,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     for (const w of workers)
       if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
     admin.disconnect();
-    await proxy.close();
+    await Promise.all(proxies.map((proxy) => proxy.close()));
     await redis.stop();
   }
   return {
@@ -415,6 +472,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     reports: workers.flatMap((w) => (w.report ? [w.report] : [])),
     faults,
     probes,
+    fleet,
     violations,
   };
 }

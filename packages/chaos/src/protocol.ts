@@ -55,11 +55,25 @@ export type DriverMessage =
   /** `since`: wall-clock instant (ms, sub-ms precision) the writer's insert started. */
   | { type: "probe-arm"; probe: number; key: string; since: number }
   | { type: "probe-read"; probe: number; key: string }
+  /** A fleet probe's write: `value` is `undefined` for an invalidation. */
+  | { type: "fleet-write"; probe: number; key: string; value: ChaosValue | undefined }
+  | { type: "fleet-read"; probe: number; key: string }
+  /** Starts a load of `key` whose loader returns `value` once released (a resurrection probe). */
+  | { type: "gated-load"; probe: number; key: string; value: ChaosValue }
+  | { type: "gated-release"; probe: number }
   | { type: "finish" };
 
 /** One broken invariant, as the worker saw it. */
 export interface Violation {
-  readonly invariant: "timeout" | "stale-age" | "read-after-write" | "unexpected-error" | "crash" | "report";
+  readonly invariant:
+    | "timeout"
+    | "stale-age"
+    | "read-after-write"
+    | "unexpected-error"
+    | "crash"
+    | "report"
+    | "lost-update"
+    | "resurrection";
   readonly detail: string;
 }
 
@@ -87,6 +101,11 @@ export type WorkerMessage =
       /** For a miss: what a direct read of L2 found just after (`l2-hit`, `l2-miss`, `l2-<code>`). */
       l2?: string;
     }
+  | { type: "fleet-written"; probe: number; ok: boolean }
+  | { type: "fleet-value"; probe: number; value: ChaosValue | undefined; ok: boolean }
+  /** The gated loader runs (`ok`), or the load ended before it did. */
+  | { type: "gated-running"; probe: number; ok: boolean }
+  | { type: "gated-done"; probe: number; value: ChaosValue | undefined }
   | { type: "report"; report: WorkerReport };
 
 /** What a worker measured, sent once its operations are done and its cache is closed. */

@@ -72,6 +72,7 @@ export function summarize(result: ChaosRunResult): string {
     corrupt += r.corruptEntries;
     freshPastTtl += r.freshPastTtl;
   }
+  const convergeMs = [...result.fleet.convergeMs].sort((a, b) => a - b);
   const o = result.options;
   const p = result.probes;
   const byInvariant: Record<string, number> = {};
@@ -98,6 +99,18 @@ export function summarize(result: ChaosRunResult): string {
     [
       "read-after-write probes",
       `${p.attempted}: checked ${p.fresh + p.stale + p.miss + p.error} (fresh ${p.fresh}, stale ${p.stale}, miss ${p.miss} [${list(p.missL2)}], error ${p.error}); not checkable: write not in L2 ${p.writeIncomplete}, delivery not seen ${p.undelivered}`,
+    ],
+    [
+      "lost updates (must be 0)",
+      `${result.fleet.lostUpdates} in ${result.fleet.lostUpdateProbes} probes (read after the bound, older than the latest completed write or invalidate)`,
+    ],
+    [
+      "resurrections (must be 0)",
+      `${result.fleet.resurrections} in ${result.fleet.resurrectionProbes} probes (a load begun before an invalidate, read after the bound)`,
+    ],
+    [
+      "fleet probes: converged p50 / max; not checkable",
+      `${percentile(convergeMs, 50)} / ${percentile(convergeMs, 100)} ms; ${result.fleet.uncheckable}`,
     ],
     [
       "invariant violations",

@@ -132,6 +132,8 @@ const tier = new RedisTier<string, ChaosValue>({
   client: url,
   prefix: "chaos",
   commandTimeout: policy.commandTimeout,
+  // Versions and tombstones: a load never writes back over another worker's newer write.
+  conditionalWrites: true,
   onEvent: (event) => {
     if (event.type === "corrupt-entry") report.corruptEntries++;
   },
@@ -434,6 +436,56 @@ async function probeRead(probe: number, key: string): Promise<void> {
   }
 }
 
+// Fleet probes (lost updates, resurrections): driver-ordered writes and reads on their own keys.
+async function fleetWrite(probe: number, key: string, value: ChaosValue | undefined): Promise<void> {
+  try {
+    if (value === undefined) await cache.invalidate(key);
+    else await cache.insert(key, value, { ttl: value.ttl });
+    send({ type: "fleet-written", probe, ok: true });
+  } catch {
+    send({ type: "fleet-written", probe, ok: false });
+  }
+}
+
+async function fleetRead(probe: number, key: string): Promise<void> {
+  try {
+    const entry = await cache.get(key);
+    send({ type: "fleet-value", probe, value: entry?.value, ok: true });
+  } catch {
+    send({ type: "fleet-value", probe, value: undefined, ok: false });
+  }
+}
+
+const gates = new Map<number, () => void>();
+
+function gatedLoad(probe: number, key: string, value: ChaosValue): void {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  gates.set(probe, release);
+  let running = false;
+  // Its own hard timeout: the driver holds the loader while another worker invalidates.
+  const answer = cache.getOrInsert(
+    key,
+    async () => {
+      running = true;
+      send({ type: "gated-running", probe, ok: true });
+      await released;
+      return value;
+    },
+    { timeouts: { hard: 10_000 } },
+  );
+  answer.then(
+    (got) => {
+      if (!running) send({ type: "gated-running", probe, ok: false });
+      send({ type: "gated-done", probe, value: got });
+    },
+    () => {
+      if (!running) send({ type: "gated-running", probe, ok: false });
+      send({ type: "gated-done", probe, value: undefined });
+    },
+  );
+}
+
 let finishing = false;
 
 process.on("message", (raw) => {
@@ -453,8 +505,22 @@ process.on("message", (raw) => {
     case "probe-read":
       void probeRead(message.probe, message.key);
       break;
+    case "fleet-write":
+      void fleetWrite(message.probe, message.key, message.value);
+      break;
+    case "fleet-read":
+      void fleetRead(message.probe, message.key);
+      break;
+    case "gated-load":
+      gatedLoad(message.probe, message.key, message.value);
+      break;
+    case "gated-release":
+      gates.get(message.probe)?.();
+      gates.delete(message.probe);
+      break;
     case "finish":
       finishing = true;
+      for (const release of gates.values()) release();
       break;
     case "start":
       break;

@@ -18,6 +18,7 @@ import type { BatchLoader } from "./loader.js";
 import type { TagLedger } from "./tag-ledger.js";
 import type { FencedWrite, TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
+import type { VersionBook } from "./versioned-writes.js";
 
 interface BatchJob<K, V> {
   readonly flight: Flight<V>;
@@ -113,6 +114,22 @@ export class BatchLoads<K, V> {
     return results;
   }
 
+  /** The versions of `keys` in the tiers with conditional writes, when there are such tiers. */
+  async #readVersions(keys: readonly K[]): Promise<Map<K, VersionBook> | undefined> {
+    const versioned = this.#stack.versioned;
+    if (!versioned.any) return undefined;
+    const books = new Map<K, VersionBook>();
+    const tiers = this.#stack.slots.length;
+    await Promise.all(
+      keys.map((key) => {
+        const book = versioned.book()!;
+        books.set(key, book);
+        return versioned.fill(key, book, tiers, "getOrInsertMany");
+      }),
+    );
+    return books;
+  }
+
   async #runBatch(
     toLoad: Map<K, BatchJob<K, V>>,
     batch: {
@@ -131,6 +148,8 @@ export class BatchLoads<K, V> {
     this.#counters.loads++;
     const started = this.#clock.now();
     try {
+      // Tiers with conditional writes: the versions the write-backs are conditioned on, read first.
+      const books = await this.#readVersions(missing);
       if (emitter.observed()) emitter.emit("loader_started", "getOrInsertMany", undefined, undefined);
       const run = () =>
         Promise.resolve(batch.loadMany(missing, { signal: controller.signal, background: false }));
@@ -152,7 +171,7 @@ export class BatchLoads<K, V> {
           stampedAt: this.#tags.stamp(now),
           valueMode: this.#valueMode,
         });
-        writes.push([key, entry, job.ticket]);
+        writes.push([key, entry, job.ticket, books?.get(key)]);
         job.flight.settle(entry);
         for (const index of job.indexes) results[index] = entry.value;
       }

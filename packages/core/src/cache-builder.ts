@@ -20,6 +20,7 @@ import type {
   CacheTier,
   CircuitBreakerOptions,
   Clock,
+  ConditionalWrites,
   DistributedLock,
   Duration,
 } from "@cachet/tier";
@@ -41,6 +42,7 @@ import {
   TIMEOUT_KEYS,
 } from "./option-keys.js";
 import { PromotionPolicy } from "./promotion-policy.js";
+import { DEFAULT_MAX_PENDING_WRITES } from "./write-recovery.js";
 import type { ValueMode } from "./value-mode.js";
 
 /** Makes the cache from a validated config (the `Cache` constructor, handed in by `Cache.builder`). */
@@ -136,6 +138,7 @@ export class CacheBuilder<K, V> {
     busKeys?: BusKeys<K>;
     lock?: DistributedStampedeOptions;
     tagMarkerTtl?: Duration;
+    maxPendingWrites?: number;
   } = { listeners: [], instrumentations: [] };
   readonly #globalSet = new Set<string>();
   readonly #create: CacheFactory;
@@ -347,6 +350,19 @@ export class CacheBuilder<K, V> {
     return this;
   }
 
+  /**
+   * How many writes a shared tier may owe this instance (see CONSISTENCY.md, write recovery):
+   * past it, the recorded writes of that tier are replaced by one owed `clear` of it
+   * (`write_overflow`), which never serves an old value but costs the tier's contents. A positive
+   * integer.
+   * @default 10_000
+   */
+  maxPendingWrites(limit: number): this {
+    this.#global.maxPendingWrites = limit;
+    this.#globalSet.add("maxPendingWrites");
+    return this;
+  }
+
   /** Include raw keys in events (they are hashed otherwise). @default false */
   eventKeys(include = true): this {
     return this.#setGlobal("eventKeys", include);
@@ -397,6 +413,7 @@ export class CacheBuilder<K, V> {
     if (typeof random !== "function") throw invalid("`ttlJitter` random source must be a function");
 
     const policy = this.#policy();
+    assertTombstonesOutlastLoads(slots, policy.hardTimeout);
     // Each tier learns which cache it serves before that cache's first call: a RedisTier without a
     // prefix derives its namespace from a named cache (two caches never share keys by default),
     // and refuses an unnamed one or a second cache (INVALID_OPTION, thrown from here).
@@ -419,6 +436,7 @@ export class CacheBuilder<K, V> {
       busKeys: g.busKeys ?? (STRING_KEYS as unknown as BusKeys<K>),
       lock: this.#lockConfig(slots.length, policy.hardTimeout),
       tagMarkerTtl: this.#markerTtl(slots, policy),
+      maxPendingWrites: maxPendingWritesOf(g.maxPendingWrites),
     };
     return this.#create(config);
   }
@@ -554,6 +572,7 @@ export class CacheBuilder<K, V> {
     return {
       direct,
       tier,
+      conditional: index > 0 ? conditionalOf(tier, name) : undefined,
       name,
       ttl,
       promotion,
@@ -576,6 +595,53 @@ const GLOBAL_NAMES: Record<string, string> = {
   swr: "staleWhileRevalidate",
   jitter: "ttlJitter",
 };
+
+/** The `maxPendingWrites` option, validated: a positive integer (default 10,000). */
+function maxPendingWritesOf(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_MAX_PENDING_WRITES;
+  if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1)
+    throw invalid(`\`maxPendingWrites\` must be a positive integer, got ${String(limit)}`);
+  return limit;
+}
+
+/**
+ * A shared tier's conditional writes, checked: an object with both methods and a positive
+ * `tombstoneTtl`, or `undefined` when the tier has none.
+ */
+function conditionalOf<K, V>(tier: CacheTier<K, V>, name: string): ConditionalWrites<K, V> | undefined {
+  const conditional = tier.conditionalWrites;
+  if (conditional === undefined || conditional === null) return undefined;
+  if (
+    typeof conditional.getVersioned !== "function" ||
+    typeof conditional.insertIfVersion !== "function" ||
+    !(conditional.tombstoneTtl > 0)
+  ) {
+    throw invalid(
+      `tier \`${name}\`: \`conditionalWrites\` needs getVersioned, insertIfVersion and a positive tombstoneTtl`,
+    );
+  }
+  return conditional;
+}
+
+/**
+ * A load that read a key before an invalidation must still find its tombstone when it writes
+ * back; a load may run until the hard timeout, so every tombstone must last at least that long.
+ * (A longer load is not wrong, only wasted: its write-back is refused as `expired-token`.)
+ */
+function assertTombstonesOutlastLoads<K, V>(
+  slots: readonly TierSlot<K, V>[],
+  hard: number | undefined,
+): void {
+  if (hard === undefined) return;
+  for (const slot of slots) {
+    const ttl = slot.conditional?.tombstoneTtl;
+    if (ttl !== undefined && ttl < hard) {
+      throw invalid(
+        `tier \`${slot.name}\`: its \`conditionalWrites.tombstoneTtl\` (${ttl} ms) must be at least \`timeouts.hard\` (${hard} ms), so that a load still running finds the tombstone of an invalidation that came after its read`,
+      );
+    }
+  }
+}
 
 function invalid(message: string): CacheError {
   return new CacheError("INVALID_OPTION", message);

@@ -5,7 +5,14 @@
  * Types only. The builder produces these after validating every option; the cache and its parts
  * trust them and never validate again.
  */
-import type { CacheBus, CacheTier, Clock, DistributedLock, Milliseconds } from "@cachet/tier";
+import type {
+  CacheBus,
+  CacheTier,
+  Clock,
+  ConditionalWrites,
+  DistributedLock,
+  Milliseconds,
+} from "@cachet/tier";
 import type { CacheEventListener } from "@cachet/tier";
 import type { CacheInstrumentation } from "./instrumentation.js";
 import type { LoadPolicy } from "./load-policy.js";
@@ -36,6 +43,12 @@ export interface TierSlot<K, V> {
   readonly direct: boolean;
   /** Whether `close()` closes this tier (false for a tier shared with other caches). */
   readonly owned: boolean;
+  /**
+   * The tier's conditional writes, for a tier below L1 that offers them (`tier.conditionalWrites`):
+   * loads, refreshes, promotions into it and replays then write it only if the key did not change
+   * since their read (see `versioned-writes.ts`). `undefined` for L1 and for tiers without them.
+   */
+  readonly conditional: ConditionalWrites<K, V> | undefined;
   /** Receives the breaker's state changes, once the cache is built. */
   readonly breakerHook: { listener?: (state: string) => void };
 }
@@ -59,6 +72,8 @@ export interface CacheConfig<K, V> {
   readonly busKeys: BusKeys<K>;
   readonly lock: LockConfig | undefined;
   readonly tagMarkerTtl: Milliseconds;
+  /** Writes a shared tier may owe before its queue becomes one owed clear (write recovery). */
+  readonly maxPendingWrites: number;
 }
 
 /** How keys travel on the bus and in the distributed lock: as strings. */

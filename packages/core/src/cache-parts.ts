@@ -22,7 +22,8 @@ import { TagLedger } from "./tag-ledger.js";
 import { TierGuard } from "./tier-guard.js";
 import { TierStack } from "./tier-stack.js";
 import type { L1Reader } from "./tier-stack.js";
-import { DEFAULT_MAX_PENDING_WRITES, WriteRecovery } from "./write-recovery.js";
+import { WriteRecovery } from "./write-recovery.js";
+import { VersionedWrites } from "./versioned-writes.js";
 
 /** Everything behind the facade. @internal */
 export interface CacheParts<K, V> {
@@ -77,16 +78,18 @@ export function createCacheParts<K, V>(
     emitter,
     traceTier: composeTrace(config.instrumentations, "traceTier"),
   });
+  const versioned = new VersionedWrites<K, V>({ slots, guard, emitter, counters, fences, background });
   const recovery = new WriteRecovery<K, V>({
     slots,
     guard,
+    versioned,
     clock,
     emitter,
     counters,
     background,
     publish: (message) => bus.publish(message),
     overflowNotice: config.bus === undefined ? undefined : { type: "clear", cache: config.name },
-    maxPending: DEFAULT_MAX_PENDING_WRITES,
+    maxPending: config.maxPendingWrites,
   });
   const tags = new TagLedger<K, V>({
     cache: config.name,
@@ -109,6 +112,7 @@ export function createCacheParts<K, V>(
     random: config.random,
     readL1: facade.readL1,
     recovery,
+    versioned,
   });
   const loads = new LoadCoordinator<K, V>({
     stack,

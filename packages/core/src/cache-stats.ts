@@ -15,6 +15,12 @@ export interface CacheStats {
     readonly errors: number;
     /** Calls not made because the tier's circuit breaker was open (not counted as errors). */
     readonly skipped: number;
+    /**
+     * Writes this tier's conditional writes refused (`write_refused`): a load's write-back, a
+     * refresh, a promotion or a replay based on a read that another write or invalidation of the
+     * key came after. Always 0 for a tier without the conditional-writes capability.
+     */
+    readonly refused: number;
     /** hits / (hits + misses), or 0 before any lookup. */
     readonly hitRatio: number;
   }[];
@@ -53,6 +59,7 @@ export interface TierCounters {
   misses: number;
   errors: number;
   skipped: number;
+  refused: number;
 }
 
 /** Every counter of one cache. @internal */
@@ -70,7 +77,13 @@ export class CacheCounters {
   readonly tiers: readonly TierCounters[];
 
   constructor(tierCount: number) {
-    this.tiers = Array.from({ length: tierCount }, () => ({ hits: 0, misses: 0, errors: 0, skipped: 0 }));
+    this.tiers = Array.from({ length: tierCount }, () => ({
+      hits: 0,
+      misses: 0,
+      errors: 0,
+      skipped: 0,
+      refused: 0,
+    }));
   }
 
   snapshot(tierNames: readonly string[], inFlight: number, pendingWrites: number): CacheStats {
@@ -81,6 +94,7 @@ export class CacheCounters {
         misses: s.misses,
         errors: s.errors,
         skipped: s.skipped,
+        refused: s.refused,
         hitRatio: ratio(s.hits, s.misses),
       })),
       hits: this.hits,

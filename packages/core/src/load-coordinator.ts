@@ -48,6 +48,7 @@ import type { TagLedger } from "./tag-ledger.js";
 import { describeError } from "./tier-guard.js";
 import type { TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
+import type { VersionBook } from "./versioned-writes.js";
 
 /** The two single-key loading operations. */
 export type LoadOperation = "getOrInsert" | "optionallyGetOrInsert";
@@ -230,10 +231,14 @@ export class LoadCoordinator<K, V> {
     let background = run.background;
     let lease: LockLease | undefined;
     let lastWrite: Promise<void> | undefined;
+    // With conditional writes, the write-back is conditioned on the versions read here, first.
+    const versions = this.#stack.versioned.book();
     try {
       let stale = run.knownStale;
+      if (versions !== undefined && run.from > 1)
+        await this.#stack.versioned.fill(key, versions, run.from, operation);
       if (run.from < this.#stack.slots.length) {
-        const found = await this.#stack.readFrom(key, { from: run.from, operation, ticket });
+        const found = await this.#stack.readFrom(key, { from: run.from, operation, ticket, versions });
         if (flight.aborted) return;
         if (
           found.entry !== undefined &&
@@ -336,6 +341,7 @@ export class LoadCoordinator<K, V> {
         background,
         ticket,
         now,
+        versions,
       });
     } catch (error) {
       // Only a bug gets here; the callers still get an error rather than waiting forever.
@@ -360,6 +366,7 @@ export class LoadCoordinator<K, V> {
       background: boolean;
       ticket: FenceTicket<K>;
       now: number;
+      versions: VersionBook | undefined;
     },
   ): Promise<void> | undefined {
     const { policy, operation, background, now } = loaded;
@@ -376,6 +383,7 @@ export class LoadCoordinator<K, V> {
       write = this.#stack.writeAll(key, entry, {
         operation: background ? "refresh" : operation,
         explicit: false,
+        versions: loaded.versions,
       });
       this.#background.track(write);
       if (background && this.#emitter.observed())
@@ -498,12 +506,19 @@ export class LoadCoordinator<K, V> {
 
   async #refreshFromBelow(key: K, flight: Flight<V>, current: CacheEntry<V>, index: number): Promise<void> {
     const ticket = this.#fences.acquire(key);
+    const versions = this.#stack.versioned.book();
     try {
-      const found = await this.#stack.readFrom(key, { from: index + 1, operation: "refresh", ticket });
+      if (versions !== undefined) await this.#stack.versioned.fill(key, versions, index + 1, "refresh");
+      const found = await this.#stack.readFrom(key, {
+        from: index + 1,
+        operation: "refresh",
+        ticket,
+        versions,
+      });
       const fresher = found.entry !== undefined && (found.entry.cachedAt ?? 0) > (current.cachedAt ?? 0);
       if (fresher && this.#fences.isCurrent(ticket) && !flight.superseded) {
         // readFrom promoted according to policy; a refresh also replaces what the upper tiers had.
-        this.#stack.replaceAbove(key, found.entry, index);
+        this.#stack.replaceAbove(key, found.entry, index, versions);
         if (this.#emitter.observed())
           this.#emitter.emit("refresh_hit", "refresh", key, undefined, { background: true });
       } else if (this.#emitter.observed()) {

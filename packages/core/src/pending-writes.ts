@@ -30,6 +30,11 @@ export interface PendingWrite<K, V> {
   readonly operation: CacheOperationName;
   /** The bus message to send once this write reached the tier (none without a bus). */
   readonly notice: CacheBusMessage | undefined;
+  /**
+   * When the write was issued, on the cache's clock: a replay into a tier with conditional writes
+   * compares it with the `writtenAt` of what the tier holds (see `versioned-writes.ts`).
+   */
+  readonly issuedAt: number;
   /** True once the tier call failed: from then on it is replayed and blocks reads of its key. */
   failed: boolean;
   /** The failed intent this one replaced, restored if the tier refuses this one's value (`CODEC`). */

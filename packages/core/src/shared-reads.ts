@@ -90,7 +90,10 @@ export class SharedReads<K, V> {
   ): Promise<CacheEntry<V> | undefined> {
     const ticket = this.#fences.acquire(key);
     try {
-      const found = await this.#stack.readFrom(key, { from, operation: "get", ticket });
+      // A versioned read only where a promotion may follow into a tier with conditional writes.
+      const versioned = this.#stack.versioned;
+      const versions = versioned.promotable ? versioned.book() : undefined;
+      const found = await this.#stack.readFrom(key, { from, operation: "get", ticket, versions });
       const now = this.#clock.now();
       if (found.entry !== undefined) {
         this.#counters.hits++;

@@ -11,7 +11,7 @@
  * tells {@link TierGuard.onHealthy}, which starts the replay of that tier's pending writes.
  */
 import { CacheError, isCacheError } from "@cachet/tier";
-import type { CacheEntry, Clock, Milliseconds } from "@cachet/tier";
+import type { CacheEntry, Clock, Milliseconds, VersionedRead } from "@cachet/tier";
 import type { CacheOperationName } from "@cachet/tier";
 import type { CacheEmitter, TraceHook } from "./cache-emitter.js";
 import type { TierSlot } from "./cache-config.js";
@@ -60,6 +60,44 @@ export class TierGuard<K, V> {
     return this.#guard(slot, index, run, site).then(
       () => undefined,
       (error: unknown) => this.failed(error, slot, index, site),
+    );
+  }
+
+  /**
+   * Runs one tier operation whose result is needed. Never rejects: resolves to the result, or to
+   * the error (wrapped and reported as by {@link TierGuard.call}).
+   */
+  attempt<T>(
+    slot: TierSlot<K, V>,
+    index: number,
+    run: () => Promise<T>,
+    site: TierCallSite<K>,
+  ): Promise<{ ok: true; value: T } | { ok: false; error: CacheError }> {
+    return this.#guard(slot, index, run, site).then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error: this.failed(error, slot, index, site) }),
+    );
+  }
+
+  /**
+   * Reads one key with its version (`conditionalWrites.getVersioned`); a failure is a miss without
+   * a version, unless `.tierErrors("throw")` or the tier is closed (as {@link TierGuard.get}).
+   */
+  getVersioned(
+    slot: TierSlot<K, V>,
+    index: number,
+    key: K,
+    operation: CacheOperationName,
+  ): Promise<VersionedRead<V> | undefined> {
+    const site = { operation, key };
+    const conditional = slot.tier.conditionalWrites!;
+    return this.#guard(slot, index, () => conditional.getVersioned(key), site).then(
+      undefined,
+      (error: unknown) => {
+        const wrapped = this.failed(error, slot, index, site);
+        if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
+        return undefined;
+      },
     );
   }
 

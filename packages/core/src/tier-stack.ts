@@ -29,6 +29,7 @@ import type { TagLedger } from "./tag-ledger.js";
 import type { TierGuard } from "./tier-guard.js";
 import type { ValueMode } from "./value-mode.js";
 import type { WriteRecovery } from "./write-recovery.js";
+import type { VersionBook, VersionedWrites } from "./versioned-writes.js";
 import type { CacheBusMessage } from "@cachet/tier";
 
 /** What a read down the tiers found. */
@@ -41,8 +42,13 @@ export interface TierRead<V> {
   readonly stale: CacheEntry<V> | undefined;
 }
 
-/** One key's write in a batch, with the ticket that fences it. */
-export type FencedWrite<K, V> = readonly [key: K, entry: CacheEntry<V>, ticket: FenceTicket<K>];
+/** One key's write in a batch, with the ticket that fences it and the versions it read. */
+export type FencedWrite<K, V> = readonly [
+  key: K,
+  entry: CacheEntry<V>,
+  ticket: FenceTicket<K>,
+  versions?: VersionBook | undefined,
+];
 
 /** A synchronous, vetted read of L1 (the facade's; errors already reported as misses). */
 export type L1Reader<K, V> = (key: K, operation: CacheOperationName) => CacheEntry<V> | undefined;
@@ -62,6 +68,7 @@ export class TierStack<K, V> {
   readonly #random: () => number;
   readonly #readL1: L1Reader<K, V> | undefined;
   readonly #recovery: WriteRecovery<K, V>;
+  readonly versioned: VersionedWrites<K, V>;
 
   constructor(options: {
     slots: readonly TierSlot<K, V>[];
@@ -77,6 +84,7 @@ export class TierStack<K, V> {
     random: () => number;
     readL1: L1Reader<K, V> | undefined;
     recovery: WriteRecovery<K, V>;
+    versioned: VersionedWrites<K, V>;
   }) {
     this.slots = options.slots;
     this.#clock = options.clock;
@@ -91,15 +99,23 @@ export class TierStack<K, V> {
     this.#random = options.random;
     this.#readL1 = options.readL1;
     this.#recovery = options.recovery;
+    this.versioned = options.versioned;
   }
 
   /**
    * Asks tiers `from..n` in order until one has a fresh entry, promoting it into the tiers above
    * (if `ticket` is still current). Expired entries met on the way are remembered as stale candidates.
+   * With `versions`, a tier with conditional writes is read with its version, noted there (the read
+   * a later write-back or promotion into that tier is conditioned on).
    */
   async readFrom(
     key: K,
-    read: { from: number; operation: CacheOperationName; ticket: FenceTicket<K> },
+    read: {
+      from: number;
+      operation: CacheOperationName;
+      ticket: FenceTicket<K>;
+      versions?: VersionBook | undefined;
+    },
   ): Promise<TierRead<V>> {
     const { operation } = read;
     const emitter = this.#emitter;
@@ -108,7 +124,11 @@ export class TierStack<K, V> {
       const slot = this.slots[i]!;
       if (i > 0 && emitter.observed()) emitter.emit("fallback", operation, key, slot.name);
       // This process owes the tier a write of this key: what it holds is what that write replaced.
-      let entry = this.#recovery.blocks(i, key) ? undefined : await this.#guard.get(slot, i, key, operation);
+      let entry = this.#recovery.blocks(i, key)
+        ? undefined
+        : read.versions !== undefined && slot.conditional !== undefined
+          ? await this.versioned.read(i, key, operation, read.versions)
+          : await this.#guard.get(slot, i, key, operation);
       if (entry === undefined) {
         this.#counters.tiers[i]!.misses++;
         if (emitter.observed()) emitter.emit("miss", operation, key, slot.name);
@@ -130,7 +150,8 @@ export class TierStack<K, V> {
         this.#counters.tiers[i]!.hits++;
         if (emitter.observed()) emitter.emit("hit", operation, key, slot.name);
         let shared = shareEntry(entry, this.#valueMode);
-        if (i > 0) this.promote(key, shared, { index: i, ticket: read.ticket, now, operation });
+        const { ticket, versions } = read;
+        if (i > 0) this.promote(key, shared, { index: i, ticket, now, operation, versions });
         if (isKeptByFailSafe(shared)) {
           // Kept by fail-safe past its ttl: it reads as stale, whichever tier holds it.
           this.#counters.staleServed++;
@@ -220,11 +241,20 @@ export class TierStack<K, V> {
     );
   }
 
-  /** Copies `entry`, found in tier `at.index`, into the tiers above it that accept it. */
+  /**
+   * Copies `entry`, found in tier `at.index`, into the tiers above it that accept it. A tier with
+   * conditional writes takes it only on the version `at.versions` holds for it (none: no copy).
+   */
   promote(
     key: K,
     entry: CacheEntry<V>,
-    at: { index: number; ticket: FenceTicket<K>; now: number; operation: CacheOperationName },
+    at: {
+      index: number;
+      ticket: FenceTicket<K>;
+      now: number;
+      operation: CacheOperationName;
+      versions?: VersionBook | undefined;
+    },
   ): void {
     if (!this.#fences.isCurrent(at.ticket)) return;
     const { operation } = at;
@@ -239,6 +269,10 @@ export class TierStack<K, V> {
           .insert(key, copy)
           .catch((error: unknown) => this.#guard.failed(error, slot, j, { operation, key }));
         if (emitter.observed()) emitter.emit("promotion", operation, key, slot.name);
+      } else if (slot.conditional !== undefined) {
+        const version = at.versions?.[j];
+        if (version === undefined) continue;
+        this.#background.track(this.versioned.write(j, key, copy, { version, operation, ticket: at.ticket }));
       } else {
         this.#background.track(
           this.#guard
@@ -256,13 +290,16 @@ export class TierStack<K, V> {
    * Replaces what tiers `0..index` hold for `key` with `entry` (a refresh found it below them),
    * ignoring promotion policies: the upper tiers held an older copy.
    */
-  replaceAbove(key: K, entry: CacheEntry<V>, index: number): void {
+  replaceAbove(key: K, entry: CacheEntry<V>, index: number, versions: VersionBook | undefined): void {
     const now = this.#clock.now();
+    const operation = "refresh";
     for (let j = index; j >= 0; j--) {
       const slot = this.slots[j]!;
       const copy = capTtl(entry, slot.ttl, now);
       this.#background.track(
-        this.#guard.call(slot, j, () => slot.tier.insert(key, copy), { operation: "refresh", key }),
+        slot.conditional !== undefined
+          ? this.versioned.write(j, key, copy, { version: versions?.[j], operation })
+          : this.#guard.call(slot, j, () => slot.tier.insert(key, copy), { operation, key }),
       );
     }
   }
@@ -282,6 +319,11 @@ export class TierStack<K, V> {
       upTo?: number;
       /** An explicit write's bus message, held back while a shared tier owes this write. */
       notice?: CacheBusMessage | undefined;
+      /**
+       * What a write-back read before its work began: tiers with conditional writes are written
+       * only if the key is still at that version (no version: not written). Not for explicit writes.
+       */
+      versions?: VersionBook | undefined;
     },
   ): Promise<void> {
     const jitter = this.#jitter > 0 ? Math.floor(this.#random() * this.#jitter) : 0;
@@ -300,10 +342,13 @@ export class TierStack<K, V> {
       previousTtl = ttl;
       previous = forTier;
       const run = () => slot.tier.insert(key, forTier);
+      const versions = write.versions;
       calls.push(
         explicit && i > 0
           ? this.#recovery.write(slot, i, { key, entry: forTier, operation, notice: write.notice }, run)
-          : this.#guard.call(slot, i, run, { operation, key }),
+          : versions !== undefined && slot.conditional !== undefined
+            ? this.versioned.write(i, key, forTier, { version: versions[i], operation, ticket })
+            : this.#guard.call(slot, i, run, { operation, key }),
       );
     }
     try {
@@ -360,6 +405,7 @@ export class TierStack<K, V> {
     const current = writes.filter(([, , ticket]) => this.#fences.isCurrent(ticket));
     if (current.length === 0) return;
     const calls = this.slots.map((slot, i) => {
+      if (slot.conditional !== undefined) return this.versioned.writeBatch(i, current);
       const entries = current.map(([key, entry]) => {
         const ttl = entry.ttl ?? slot.ttl;
         return [key, ttl === entry.ttl ? entry : entry.with({ ttl })] as const;

@@ -29,6 +29,7 @@ import type { CacheCounters } from "./cache-stats.js";
 import { PendingWrites } from "./pending-writes.js";
 import type { CallOutcome, PendingWrite } from "./pending-writes.js";
 import type { TierGuard } from "./tier-guard.js";
+import type { ReplayOutcome, VersionedWrites } from "./versioned-writes.js";
 
 /** Default bound on recorded writes per tier; past it, the tier is wiped on recovery. */
 export const DEFAULT_MAX_PENDING_WRITES = 10_000;
@@ -52,6 +53,7 @@ export interface RecoverableWrite<K, V> {
 export class WriteRecovery<K, V> {
   readonly #slots: readonly TierSlot<K, V>[];
   readonly #guard: TierGuard<K, V>;
+  readonly #versioned: VersionedWrites<K, V>;
   readonly #clock: Clock;
   readonly #emitter: CacheEmitter<K>;
   readonly #counters: CacheCounters;
@@ -70,6 +72,7 @@ export class WriteRecovery<K, V> {
   constructor(options: {
     slots: readonly TierSlot<K, V>[];
     guard: TierGuard<K, V>;
+    versioned: VersionedWrites<K, V>;
     clock: Clock;
     emitter: CacheEmitter<K>;
     counters: CacheCounters;
@@ -93,6 +96,7 @@ export class WriteRecovery<K, V> {
     this.#timers = new Array<TimerHandle>(n).fill(undefined);
     this.#attempts = new Array<number>(n).fill(0);
     this.#replaying = new Array<boolean>(n).fill(false);
+    this.#versioned = options.versioned;
     options.guard.onHealthy = (index) => {
       if (this.#queues[index]?.pending) this.#startReplay(index);
     };
@@ -123,7 +127,7 @@ export class WriteRecovery<K, V> {
     run: () => Promise<unknown>,
   ): Promise<CacheError | undefined> {
     const queue = this.#queues[index]!;
-    const intent = queue.begin(write);
+    const intent = queue.begin({ ...write, issuedAt: this.#clock.now() });
     return this.#guard
       .call(slot, index, run, { operation: write.operation, key: write.key })
       .then((error) => {
@@ -267,15 +271,23 @@ export class WriteRecovery<K, V> {
         if (this.#closed) return false;
         let failed = false;
         chunk.forEach((intent, j) => {
-          if (errors[j] !== undefined) {
+          const outcome = errors[j];
+          if (outcome !== undefined && outcome !== "refused") {
             failed = true;
             return;
           }
-          if (queue.replayed(intent)) {
+          if (!queue.replayed(intent)) return;
+          if (outcome === "refused") {
+            // The tier holds a newer write from elsewhere: it wins, and L1 must not keep this one.
+            this.#versioned.refused(index, intent.key, intent.operation);
+            if (intent.entry !== undefined)
+              this.#background.track(this.#versioned.dropLocal(intent.key, intent.operation));
+          } else {
             this.#counters.writesReplayed++;
             this.#emitter.emit("write_replayed", intent.operation, intent.key, slot.name);
-            if (intent.notice !== undefined) notices.add(intent.notice);
           }
+          // The fleet learns of the key either way: what the tier holds now is what to read.
+          if (intent.notice !== undefined) notices.add(intent.notice);
         });
         if (failed) return false;
       }
@@ -286,11 +298,9 @@ export class WriteRecovery<K, V> {
     }
   }
 
-  #replayOne(
-    slot: TierSlot<K, V>,
-    index: number,
-    intent: PendingWrite<K, V>,
-  ): Promise<CacheError | undefined> {
+  #replayOne(slot: TierSlot<K, V>, index: number, intent: PendingWrite<K, V>): Promise<ReplayOutcome> {
+    // Ordered against other processes' writes by the tier's versions (never over a newer one).
+    if (slot.conditional !== undefined) return this.#versioned.replay(index, intent, this.#clock.now());
     const { key, entry } = intent;
     const site = { operation: intent.operation, key };
     if (entry === undefined || entry.isExpiredAt(this.#clock.now())) {

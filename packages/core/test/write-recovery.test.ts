@@ -237,8 +237,20 @@ describe("the pending-writes queue", () => {
 
   test("an earlier write that fails after a later one was issued is not recorded", () => {
     const queue = new PendingWrites<string, string>(10);
-    const first = queue.begin({ key: "k", entry: entry("1"), operation: "insert", notice: undefined });
-    const second = queue.begin({ key: "k", entry: entry("2"), operation: "insert", notice: undefined });
+    const first = queue.begin({
+      key: "k",
+      entry: entry("1"),
+      operation: "insert",
+      notice: undefined,
+      issuedAt: 0,
+    });
+    const second = queue.begin({
+      key: "k",
+      entry: entry("2"),
+      operation: "insert",
+      notice: undefined,
+      issuedAt: 0,
+    });
     queue.settle(second, "ok");
     expect(queue.settle(first, "failed")).toBeUndefined();
     expect(queue.pending).toBe(0);
@@ -247,9 +259,21 @@ describe("the pending-writes queue", () => {
 
   test("a refused value leaves the write it replaced owed", () => {
     const queue = new PendingWrites<string, string>(10);
-    const removal = queue.begin({ key: "k", entry: undefined, operation: "invalidate", notice: undefined });
+    const removal = queue.begin({
+      key: "k",
+      entry: undefined,
+      operation: "invalidate",
+      notice: undefined,
+      issuedAt: 0,
+    });
     queue.settle(removal, "failed");
-    const bad = queue.begin({ key: "k", entry: entry("bad"), operation: "insert", notice: undefined });
+    const bad = queue.begin({
+      key: "k",
+      entry: entry("bad"),
+      operation: "insert",
+      notice: undefined,
+      issuedAt: 0,
+    });
     queue.settle(bad, "refused");
     expect(queue.failedIntents()).toEqual([removal]);
     expect(queue.blocks("k")).toBe(true);
@@ -258,7 +282,13 @@ describe("the pending-writes queue", () => {
   test("past the bound the queue becomes one wipe, which blocks every read and holds no key", () => {
     const queue = new PendingWrites<string, string>(2);
     for (const key of ["a", "b", "c"]) {
-      const intent = queue.begin({ key, entry: undefined, operation: "invalidate", notice: undefined });
+      const intent = queue.begin({
+        key,
+        entry: undefined,
+        operation: "invalidate",
+        notice: undefined,
+        issuedAt: 0,
+      });
       queue.settle(intent, "failed");
     }
     expect(queue.wipe).toMatchObject({ overflow: true });

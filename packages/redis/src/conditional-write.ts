@@ -190,8 +190,19 @@ export class RedisConditionalWrites<K, V> implements ConditionalWrites<K, V> {
     this.tombstoneTtl = tombstoneTtl;
   }
 
+  /**
+   * A plain `GET` first: an entry or a tombstone carries its version in its bytes, so a hit (and a
+   * tombstone) costs exactly what `get` costs. Only when the key is absent does it run the read
+   * script, which takes the master's time with the `GET` (the token of an absent key needs it):
+   * a second round trip on a true miss, which a load then follows anyway.
+   */
   async getVersioned(key: K): Promise<VersionedRead<V>> {
     const redisKey = this.#host.redisKey(key);
+    const bytes = await this.#host.run("getVersioned", (redis) => redis.get(redisKey));
+    if (bytes !== null) {
+      const { entry, entryVersion } = this.#host.decode(redisKey, bytes);
+      if (entryVersion !== 0) return { entry, version: toVersion(entryVersion, "0") };
+    }
     const reply = (await this.#host.run("getVersioned", (redis) =>
       redis.runScript!(READ_SCRIPT, redisKey, []),
     )) as [Buffer | null, unknown, unknown];

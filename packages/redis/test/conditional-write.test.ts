@@ -200,6 +200,49 @@ describeRedis("RedisTier conditional writes on a standalone server", () => {
     );
   });
 
+  it("getVersioned of an entry or a tombstone is one GET (what get costs); only an absent key runs the read script", async () => {
+    const prefix = uniquePrefix("cw-cost");
+    const client = new Redis(redis.clientOptions);
+    owned.push({ close: () => client.quit() });
+    const tier = new RedisTier<string, string>({ client, prefix, conditionalWrites: true });
+    const cw = tier.conditionalWrites!;
+    await tier.insert("hit", new CacheEntry("v", { ttl: MINUTE }));
+    await tier.insert("gone", new CacheEntry("v", { ttl: MINUTE }));
+    await tier.invalidate("gone");
+    await cw.getVersioned("warm-up"); // loads the read script (a first EVALSHA answers NOSCRIPT)
+    const commands: string[] = [];
+    const monitor = await raw.monitor();
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      // Commands a script runs are reported too (source "lua"): only the client's own count.
+      if (source === "lua" || !args.some((arg) => arg.startsWith(prefix))) return;
+      const command = String(args[0]).toLowerCase();
+      commands.push(command === "eval" || command === "evalsha" ? "script" : command);
+    });
+    try {
+      const hit = await cw.getVersioned("hit");
+      expect(hit.entry?.value).toBe("v");
+      expect(hit.version.writtenAt).toEqual(expect.any(Number));
+      const tombstone = await cw.getVersioned("gone");
+      expect(tombstone.entry).toBeUndefined();
+      const absent = await cw.getVersioned("absent");
+      expect(absent.entry).toBeUndefined();
+      expect(absent.version.writtenAt).toBeUndefined();
+      await pollUntil(async () => commands.length >= 4, "MONITOR to report the four commands");
+      expect(commands).toEqual(["get", "get", "get", "script"]);
+      // The versions still work as tokens.
+      expect(
+        await cw.insertIfVersion("hit", new CacheEntry("v2", { ttl: MINUTE }), hit.version),
+      ).toMatchObject({
+        written: true,
+      });
+      expect(
+        await cw.insertIfVersion("gone", new CacheEntry("back", { ttl: MINUTE }), tombstone.version),
+      ).toMatchObject({ written: true });
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
   it("refuses conditionalWrites with an adapter that cannot run scripts, and a bad tombstoneTtl", () => {
     const adapter = {
       whenReady: () => undefined,

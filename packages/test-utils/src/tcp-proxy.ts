@@ -21,6 +21,16 @@ export interface TcpProxy {
   setLatency(ms: number): void;
   /** Destroys every live connection at once, mid-command if one is in flight. New connections are accepted. */
   cutAll(): void;
+  /**
+   * Partitions the clients from the target: destroys every live connection and, until
+   * {@link TcpProxy.heal}, every new one as soon as it is accepted (the port stays open, so a
+   * client keeps retrying the same address, as across a real network partition).
+   */
+  partition(): void;
+  /** Ends a {@link TcpProxy.partition}: new connections are forwarded again. */
+  heal(): void;
+  /** True while partitioned. */
+  readonly partitioned: boolean;
   /** Stops forwarding in both directions (bytes are held, connections stay open), as a network stall. */
   pause(): void;
   /** Forwards what was held during {@link TcpProxy.pause} and carries on. */
@@ -68,7 +78,12 @@ export function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
     });
   };
 
+  let partitioned = false;
   const server = createServer((client) => {
+    if (partitioned) {
+      client.destroy();
+      return;
+    }
     const upstream = createConnection(options.target);
     const pair: Pair = { client, upstream };
     pairs.add(pair);
@@ -113,6 +128,16 @@ export function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
           latency = ms;
         },
         cutAll,
+        partition() {
+          partitioned = true;
+          cutAll();
+        },
+        heal() {
+          partitioned = false;
+        },
+        get partitioned() {
+          return partitioned;
+        },
         pause() {
           paused = true;
         },

@@ -61,4 +61,15 @@ describeRedis("startTcpProxy", () => {
     proxy.resume();
     expect(await sendCommand(proxy.host, proxy.port, ["PING"])).toBe("PONG");
   });
+
+  it("partition() cuts every connection and refuses new ones, on the same port, until heal()", async () => {
+    expect(await sendCommand(proxy.host, proxy.port, ["PING"])).toBe("PONG");
+    proxy.partition();
+    expect(proxy.partitioned).toBe(true);
+    await expect(sendCommand(proxy.host, proxy.port, ["PING"], 500)).rejects.toThrow();
+    expect(proxy.connectionCount).toBe(0);
+    proxy.heal();
+    expect(proxy.partitioned).toBe(false);
+    expect(await sendCommand(proxy.host, proxy.port, ["PING"])).toBe("PONG");
+  });
 });

@@ -31,6 +31,7 @@
  * | `write_pending` | a shared tier could not take an explicit write, removal, clear or tag marker; it is recorded for replay |
  * | `write_replayed` | a recorded write reached its tier (then the bus message it held back is sent) |
  * | `write_overflow` | too many writes were pending for one tier: they were replaced by one clear of that tier |
+ * | `write_refused` | a tier with conditional writes refused a load's write-back, a refresh, a promotion or a replay: another write or invalidation of the key came after the read it was based on, and wins (`tier`) |
  */
 export type CacheEventType =
   | "hit"
@@ -58,7 +59,8 @@ export type CacheEventType =
   | "tier_skipped"
   | "write_pending"
   | "write_replayed"
-  | "write_overflow";
+  | "write_overflow"
+  | "write_refused";
 
 /** The public operation that caused an event. */
 export type CacheOperationName =

@@ -74,7 +74,7 @@ export async function runConditionalWrite(lib: string, settings: RunSettings): P
 }
 
 /** Total `usec` Redis spent in commands since the last `CONFIG RESETSTAT`, `INFO` and `CONFIG` excluded. */
-async function serverMicros(redis: RedisHandle): Promise<number> {
+export async function serverMicros(redis: RedisHandle): Promise<number> {
   const reply = await sendCommand(redis.host, redis.port, ["INFO", "commandstats"]);
   if (typeof reply !== "string") throw new Error("INFO commandstats did not return text");
   let usec = 0;

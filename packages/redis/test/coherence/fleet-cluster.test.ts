@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
-import { describeRedis, sendCommand, startRedisCluster } from "@cachet/test-utils";
-import type { RedisClusterHandle } from "@cachet/test-utils";
+import { describeRedis, sendCommand, startRedisCluster, startTcpProxy } from "@cachet/test-utils";
+import type { RedisClusterHandle, TcpProxy } from "@cachet/test-utils";
+import { partitionCases } from "./fixtures/partition-cases.js";
 import type { FleetMember } from "./fixtures/fleet.js";
 import { startFleet } from "./fixtures/fleet.js";
 import { Cluster } from "ioredis";
@@ -104,6 +105,49 @@ describeRedis(
         expect(loads).toBe(1);
       });
     });
+    describe("pubsub, conditional writes: one instance partitioned from every master", () => {
+      let fleet: FleetMember[];
+      let proxies: TcpProxy[];
+
+      beforeAll(async () => {
+        const run = `fleet:cluster:${process.pid}:partition`;
+        const nodes = cluster.nodes.map(({ host, port }) => ({ host, port }));
+        // A reaches each master through its own proxy: the cluster announces the real addresses,
+        // which A's client maps to the proxies (ioredis natMap).
+        proxies = await Promise.all(nodes.map((target) => startTcpProxy({ target })));
+        const natMap = Object.fromEntries(
+          nodes.map(({ host, port }, i) => [
+            `${host}:${port}`,
+            { host: proxies[i]!.host, port: proxies[i]!.port },
+          ]),
+        );
+        const base = {
+          transport: "pubsub" as const,
+          channel: run,
+          prefix: run,
+          lock: false,
+          conditional: true,
+        };
+        fleet = await startFleet([
+          { ...base, name: "a", cluster: proxies.map(({ host, port }) => ({ host, port })), natMap },
+          { ...base, name: "b", cluster: nodes },
+          { ...base, name: "fresh", cluster: nodes },
+        ]);
+      });
+
+      afterAll(async () => {
+        await Promise.all((fleet ?? []).map((member) => member.stop()));
+        await Promise.all((proxies ?? []).map((proxy) => proxy.close()));
+      });
+
+      partitionCases(
+        () => ({ a: fleet[0]!, others: [fleet[1]!], fresh: fleet[2]!, proxies }),
+        "cluster pubsub",
+        figures,
+        "pubsub",
+      );
+    });
+
     describe("pubsub subscriber whose node dies", () => {
       it("moves to another master, reports a possible gap, and hears messages again", async () => {
         const nodes = cluster.nodes.map(({ host, port }) => ({ host, port }));
