@@ -32,6 +32,7 @@ import type { BusKeys, CacheConfig, TierSlot } from "./cache-config.js";
 import type { CacheEmitter } from "./cache-emitter.js";
 import { CacheNamespace } from "./cache-namespace.js";
 import { createCacheParts } from "./cache-parts.js";
+import { ExternalChangeWatch } from "./external-changes.js";
 import type { CacheCounters, CacheStats, TierCounters } from "./cache-stats.js";
 import type { BackgroundWork } from "./background-work.js";
 import { noop } from "./background-work.js";
@@ -111,7 +112,10 @@ export class Cache<K, V> {
   }
 
   /** Use {@link Cache.builder}. */
-  private constructor(config: CacheConfig<K, V>) {
+  private constructor(given: CacheConfig<K, V>) {
+    // Tiers that report external changes gate the tiers above them (see `external-changes.ts`).
+    const external = ExternalChangeWatch.over(given);
+    const config = external?.config ?? given;
     this.name = config.name;
     this.#clock = config.clock;
     this.#slots = config.slots;
@@ -156,6 +160,15 @@ export class Cache<K, V> {
           }),
         );
       }
+    }
+    if (external !== undefined) {
+      this.#busUnsubscribe.push(
+        external.start({
+          emitter,
+          changed: (key) => this.#onChangedElsewhere(key),
+          changedAll: () => this.#dropL1(),
+        }),
+      );
     }
     // A tier that can tell when its backend is ready again (a Redis client's "ready") lets an open
     // breaker probe at once instead of waiting out its cool-down: recovery in seconds, not 30 s.
@@ -670,9 +683,7 @@ export class Cache<K, V> {
           } catch {
             continue;
           }
-          this.#supersede(key);
-          this.#recovery.writtenElsewhere(key);
-          this.#expireL1(key);
+          this.#onChangedElsewhere(key);
         }
         break;
       case "clear":
@@ -685,6 +696,13 @@ export class Cache<K, V> {
         break;
     }
     this.#emitter.emit("bus_received", "bus", undefined, undefined);
+  }
+
+  /** Another instance (bus) or another writer (a tier's external changes) changed `key`. */
+  #onChangedElsewhere(key: K): void {
+    this.#supersede(key);
+    this.#recovery.writtenElsewhere(key);
+    this.#expireL1(key);
   }
 
   /**
