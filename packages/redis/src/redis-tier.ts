@@ -1,7 +1,7 @@
 /**
  * `RedisTier`: the CacheTier contract over one Redis deployment (standalone or Cluster), with its
  * options, key encoding, envelope decoding, batching per node and the optional capabilities
- * (conditional writes, the `attach` prefix, `onReady`).
+ * (conditional writes, external changes through `tracking`, the `attach` prefix, `onReady`).
  *
  * Length: about 700 lines, over the house limit: the options' TSDoc is the options reference, and
  * the capabilities were added in parallel this release. Next split: the options and their
@@ -22,6 +22,7 @@ import type {
   Codec,
   ConditionalWrites,
   Duration,
+  ExternalChanges,
   Milliseconds,
   TierAttachContext,
 } from "@cachet/tier";
@@ -34,11 +35,14 @@ import { DeadlineSweeper } from "./deadline-sweeper.js";
 import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
 import type { IORedisLike } from "./ioredis-adapter.js";
 import { ioredisAdapter, isIORedisLike } from "./ioredis-adapter.js";
-import { encodeKeyPart, escapeGlob, escapePrefix } from "./key-codec.js";
+import { decodeKeyPart, encodeKeyPart, escapeGlob, escapePrefix } from "./key-codec.js";
 import type { NodeRedisClientLike, NodeRedisClusterLike } from "./node-redis-adapter.js";
 import { isNodeRedisLike, nodeRedisAdapter } from "./node-redis-adapter.js";
 import type { RedisAdapter, RedisWrite } from "./redis-adapter.js";
 import type { RedisTierEvent } from "./redis-tier-event.js";
+import { RedisTracking } from "./tracking/redis-tracking.js";
+import { resolveTracking } from "./tracking/tracking-options.js";
+import type { RedisTrackingOptions } from "./tracking/tracking-options.js";
 
 /**
  * What {@link RedisTierOptions.client} accepts: a client you made (ioredis `Redis` or `Cluster`,
@@ -98,6 +102,11 @@ export interface RedisTierOptions<K = string, V = unknown> {
    * @default the key itself, for string keys
    */
   serializeKey?: (key: K) => string;
+  /**
+   * The inverse of `serializeKey`, needed with `tracking` when `K` is not `string`: Redis reports
+   * changed keys as strings, and the cache drops its copies by key.
+   */
+  deserializeKey?: (text: string) => K;
   /** Keys asked for per SCAN page in `clear()` and `size()`. @default 1000 */
   scanCount?: number;
   /**
@@ -125,6 +134,19 @@ export interface RedisTierOptions<K = string, V = unknown> {
    * @default false
    */
   conditionalWrites?: boolean | { tombstoneTtl?: Duration } | undefined;
+  /**
+   * Server-assisted coherence of the caches above this tier (`tier.externalChanges`, see
+   * `ExternalChanges` in `@cachet/tier`): Redis `CLIENT TRACKING` in broadcast mode reports every
+   * change of a key under the prefix, by any client (a script, another service, an instance
+   * without a bus), expiry and eviction included, and the cache drops its L1 copy. Opens one
+   * connection of its own per master (RESP2, made with the client's `duplicate()`). While a
+   * tracking connection is down, or a Cluster's masters changed, the cache keeps no L1 copies of
+   * this tier's keys (and reports `external_reset`). Needs Redis 6+; a server that refuses it
+   * rejects {@link RedisTier.trackingReady} and is reported through `onEvent`, and the cache
+   * then never keeps L1 copies. `true` uses the defaults of {@link RedisTrackingOptions}.
+   * @default false
+   */
+  tracking?: boolean | RedisTrackingOptions | undefined;
 }
 
 const DEFAULT_COMMAND_TIMEOUT = 1_000;
@@ -138,6 +160,8 @@ const KNOWN_OPTIONS = [
   "commandTimeout",
   "name",
   "serializeKey",
+  "deserializeKey",
+  "tracking",
   "scanCount",
   "failFastBeforeConnect",
   "conditionalWrites",
@@ -191,6 +215,10 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   readonly #tombstoneTtl: Milliseconds | undefined;
   /** Versioned, conditional writes, when the `conditionalWrites` option turned them on. */
   readonly conditionalWrites: ConditionalWrites<K, V> | undefined;
+  /** Keys changed in Redis by anyone, when the `tracking` option turned it on. */
+  readonly externalChanges: ExternalChanges<K> | undefined;
+  readonly #tracking: RedisTracking<K> | undefined;
+  readonly #deserializeKey: ((text: string) => K) | undefined;
 
   /**
    * @throws CacheError `INVALID_OPTION` for a missing client, an empty prefix, a bad URL, a
@@ -283,6 +311,67 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
             },
             this.#tombstoneTtl,
           );
+
+    const tracking = resolveTracking(options.tracking, name);
+    this.#deserializeKey = options.deserializeKey;
+    if (tracking !== undefined && this.#serializeKey !== undefined && this.#deserializeKey === undefined) {
+      throw new CacheError("INVALID_OPTION", "`tracking` with `serializeKey` needs `deserializeKey`", {
+        tier: name,
+      });
+    }
+    if (tracking !== undefined && this.#adapter !== undefined && this.#adapter.trackingNodes === undefined) {
+      throw new CacheError(
+        "INVALID_OPTION",
+        `\`tracking\` needs an adapter with \`trackingNodes()\` (the ${this.#adapter.kind} adapter has none)`,
+        { tier: name },
+      );
+    }
+    this.#tracking =
+      tracking === undefined
+        ? undefined
+        : new RedisTracking<K>({
+            tier: name,
+            nodes: () => this.#adapter?.trackingNodes?.() ?? [],
+            decodeKey: (redisKey) => this.#decodeRedisKey(redisKey),
+            topologyCheck: this.#adapter?.isCluster === false ? undefined : tracking.topologyCheck,
+            report: (message, cause) =>
+              this.#emit({ type: "tracking-error", tier: name, message, cause }),
+          });
+    this.externalChanges = this.#tracking;
+    this.#startTracking();
+  }
+
+  /**
+   * Resolves once `tracking` works (every master tracked), so a service can refuse to start
+   * without it; rejects with `INVALID_OPTION` when the server refuses `CLIENT TRACKING` (Redis
+   * before 6, some managed or compatible servers). Resolves at once without `tracking`.
+   */
+  trackingReady(): Promise<void> {
+    return this.#tracking?.ready ?? Promise.resolve();
+  }
+
+  /** Starts tracking once both the prefix and the adapter exist. */
+  #startTracking(): void {
+    const tracking = this.#tracking;
+    const prefix = this.#prefix;
+    if (tracking === undefined || prefix === undefined) return;
+    if (this.#adapter !== undefined) tracking.start(prefix);
+    else this.#pendingAdapter?.then(() => tracking.start(prefix), () => undefined);
+  }
+
+  /** The cache key of a Redis key under this tier's prefix; `undefined` for anything else. */
+  #decodeRedisKey(redisKey: Buffer): K | undefined {
+    const head = `${this.#prefix}:`;
+    const text = redisKey.toString("utf8");
+    if (!text.startsWith(head)) return undefined;
+    const part = decodeKeyPart(text.slice(head.length));
+    if (part === undefined) return undefined;
+    if (this.#deserializeKey === undefined) return part as K;
+    try {
+      return this.#deserializeKey(part);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -333,6 +422,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     }
     this.#prefix = escapePrefix(`cachet.${context.cacheName}`);
     this.#attachedTo = context.cacheName;
+    this.#startTracking();
   }
 
   #requirePrefix(): string {
@@ -484,6 +574,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#tracking?.close();
     if (!this.#closesAdapter) return;
     const adapter = this.#adapter ?? (await this.#pendingAdapter?.catch(() => undefined));
     await adapter?.close().catch(() => undefined);
