@@ -51,7 +51,11 @@ describeRedis(
 
     async function adapterFor(kind: ClientKind): Promise<RedisAdapter> {
       if (kind === "ioredis") {
-        const client = new Redis({ ...redis.clientOptions, retryStrategy: () => 50, maxRetriesPerRequest: 0 });
+        const client = new Redis({
+          ...redis.clientOptions,
+          retryStrategy: () => 50,
+          maxRetriesPerRequest: 0,
+        });
         client.on("error", () => undefined);
         cleanup.push(async () => client.disconnect());
         return ioredisAdapter(client);
@@ -298,7 +302,9 @@ describeRedis(
         .build();
       cleanup.push(() => cache.close());
       await expect(tier.trackingReady()).rejects.toMatchObject({ code: "INVALID_OPTION" });
-      expect(tierEvents.some((e) => e.type === "tracking-error" && /CLIENT TRACKING/.test(e.message))).toBe(true);
+      expect(tierEvents.some((e) => e.type === "tracking-error" && /CLIENT TRACKING/.test(e.message))).toBe(
+        true,
+      );
       await cache.insert("k", "v1");
       await raw.set(tier.redisKey("k"), "not an envelope");
       expect(await cache.get("k")).toBeUndefined(); // no L1 copy to be stale
@@ -306,13 +312,16 @@ describeRedis(
 
     it("refuses bad `tracking` options and non-string keys without `deserializeKey`", () => {
       const adapter = ioredisAdapter(raw);
-      const client = bind(Object.assign(Object.create(adapter) as RedisAdapter, { trackingNodes: () => [] }), adapter);
-      expect(() => new RedisTier({ client, prefix: "p", tracking: { mode: "default" as "broadcast" } })).toThrow(
-        /default-mode tracking is not offered yet/,
+      const client = bind(
+        Object.assign(Object.create(adapter) as RedisAdapter, { trackingNodes: () => [] }),
+        adapter,
       );
-      expect(() => new RedisTier({ client, prefix: "p", tracking: { modee: "broadcast" } as object })).toThrow(
-        /modee/,
-      );
+      expect(
+        () => new RedisTier({ client, prefix: "p", tracking: { mode: "default" as "broadcast" } }),
+      ).toThrow(/default-mode tracking is not offered yet/);
+      expect(
+        () => new RedisTier({ client, prefix: "p", tracking: { modee: "broadcast" } as object }),
+      ).toThrow(/modee/);
       expect(
         () => new RedisTier<number, string>({ client, prefix: "p", tracking: true, serializeKey: String }),
       ).toThrow(/deserializeKey/);
@@ -334,7 +343,8 @@ function bind(over: RedisAdapter, base: RedisAdapter): RedisAdapter {
     }
     proto = Object.getPrototypeOf(proto) as object | null;
   }
-  for (const name of Object.getOwnPropertyNames(over)) out[name] = (over as unknown as Record<string, unknown>)[name];
+  for (const name of Object.getOwnPropertyNames(over))
+    out[name] = (over as unknown as Record<string, unknown>)[name];
   out.kind = base.kind;
   out.isCluster = base.isCluster;
   return out as unknown as RedisAdapter;

@@ -98,7 +98,9 @@ export class RedisTracking<K> implements ExternalChanges<K> {
     for (const session of this.#sessions.values()) this.#end(session);
     this.#sessions.clear();
     this.#update("tier closed");
-    this.#rejectReady(new CacheError("CLOSED", `tier "${this.#host.tier}" was closed`, { tier: this.#host.tier }));
+    this.#rejectReady(
+      new CacheError("CLOSED", `tier "${this.#host.tier}" was closed`, { tier: this.#host.tier }),
+    );
   }
 
   /** Brings the sessions in line with the current masters. */
@@ -159,7 +161,16 @@ export class RedisTracking<K> implements ExternalChanges<K> {
     });
     try {
       const id = String(await connection.command(["CLIENT", "ID"]));
-      await connection.command(["CLIENT", "TRACKING", "ON", "REDIRECT", id, "BCAST", "PREFIX", this.#prefix!]);
+      await connection.command([
+        "CLIENT",
+        "TRACKING",
+        "ON",
+        "REDIRECT",
+        id,
+        "BCAST",
+        "PREFIX",
+        this.#prefix!,
+      ]);
       await connection.subscribeInvalidations((keys) => this.#onInvalidation(session, keys));
     } catch (error) {
       // Lost during the set-up: the loss handler has already scheduled a new session.

@@ -38,7 +38,8 @@ const NAME = "cachet:tracking";
 
 function toKeys(message: unknown): readonly Buffer[] | null {
   if (message === null || message === undefined) return null;
-  if (Array.isArray(message)) return message.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(String(key))));
+  if (Array.isArray(message))
+    return message.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(String(key))));
   // Some client versions hand a single key as a bulk string.
   return [Buffer.isBuffer(message) ? message : Buffer.from(String(message))];
 }
@@ -66,19 +67,45 @@ interface IORedisTrackingClient {
   disconnect(): void;
 }
 
-/** The masters of an ioredis `Redis` or `Cluster`. */
+/**
+ * The masters of an ioredis `Redis` or `Cluster`. For a Cluster, the owners of the slots in the
+ * client's slot map, not its pool of connections: ioredis drops a failed node from the pool while
+ * its slots still point to it, and a master missing from the list would look tracked.
+ */
 export function ioredisTrackingNodes(client: unknown, isCluster: boolean): readonly TrackingNode[] {
-  const nodes = isCluster
-    ? (client as { nodes(role: string): IORedisNode[] }).nodes("master")
-    : [client as IORedisNode];
-  return nodes.map((node) => ({
-    address: `${node.options.host ?? "127.0.0.1"}:${node.options.port ?? 6379}`,
-    open: () => openIORedis(node),
+  const address = (node: IORedisNode): string =>
+    `${node.options.host ?? "127.0.0.1"}:${node.options.port ?? 6379}`;
+  if (!isCluster) {
+    const node = client as IORedisNode;
+    return [{ address: address(node), open: () => openIORedis(node, {}) }];
+  }
+  const cluster = client as {
+    slots: readonly (readonly string[] | undefined)[];
+    nodes(role: string): IORedisNode[];
+  };
+  const owners = new Set<string>();
+  for (const nodes of cluster.slots) if (nodes?.[0] !== undefined) owners.add(nodes[0]);
+  const pool = cluster.nodes("all");
+  return [...owners].map((owner) => ({
+    address: owner,
+    open: () => {
+      const same = pool.find((node) => address(node) === owner);
+      if (same !== undefined) return openIORedis(same, {});
+      const any = pool[0];
+      if (any === undefined)
+        return Promise.reject(new Error("the cluster client has no node to copy settings from"));
+      const colon = owner.lastIndexOf(":");
+      return openIORedis(any, { host: owner.slice(0, colon), port: Number(owner.slice(colon + 1)) });
+    },
   }));
 }
 
-async function openIORedis(node: IORedisNode): Promise<TrackingConnection> {
+async function openIORedis(
+  node: IORedisNode,
+  at: { host?: string; port?: number },
+): Promise<TrackingConnection> {
   const connection = node.duplicate({
+    ...at,
     // ioredis 6 defaults to RESP3; ioredis 5 ignores the option.
     protocol: 2,
     lazyConnect: true,
@@ -135,14 +162,16 @@ interface NodeRedisMaster {
 }
 
 /** The masters of a node-redis client or cluster. */
-export function nodeRedisTrackingNodes(
-  client: unknown,
-  cluster: unknown,
-): readonly TrackingNode[] {
+export function nodeRedisTrackingNodes(client: unknown, cluster: unknown): readonly TrackingNode[] {
   if (cluster === undefined) {
-    const standalone = client as NodeRedisTrackingClient & { options?: { socket?: { host?: string; port?: number }; url?: string } };
+    const standalone = client as NodeRedisTrackingClient & {
+      options?: { socket?: { host?: string; port?: number }; url?: string };
+    };
     const socket = standalone.options?.socket;
-    const address = socket?.host !== undefined ? `${socket.host}:${socket.port ?? 6379}` : (standalone.options?.url ?? "default");
+    const address =
+      socket?.host !== undefined
+        ? `${socket.host}:${socket.port ?? 6379}`
+        : (standalone.options?.url ?? "default");
     return [{ address, open: () => openNodeRedis(standalone) }];
   }
   const typed = cluster as {

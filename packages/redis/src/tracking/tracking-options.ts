@@ -42,7 +42,9 @@ export function resolveTracking(
   if (value === undefined || value === false) return undefined;
   if (value === true) return { topologyCheck: 1_000 };
   if (typeof value !== "object" || value === null) {
-    throw new CacheError("INVALID_OPTION", "`tracking` must be a boolean or `{ mode, topologyCheck }`", { tier });
+    throw new CacheError("INVALID_OPTION", "`tracking` must be a boolean or `{ mode, topologyCheck }`", {
+      tier,
+    });
   }
   assertKnownKeys(value, KNOWN, "tracking");
   if (value.mode !== undefined && value.mode !== "broadcast") {
@@ -53,6 +55,8 @@ export function resolveTracking(
     );
   }
   const topologyCheck =
-    value.topologyCheck === undefined ? 1_000 : toMilliseconds(value.topologyCheck, "tracking.topologyCheck", false);
+    value.topologyCheck === undefined
+      ? 1_000
+      : toMilliseconds(value.topologyCheck, "tracking.topologyCheck", false);
   return { topologyCheck };
 }
