@@ -334,8 +334,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
             nodes: () => this.#adapter?.trackingNodes?.() ?? [],
             decodeKey: (redisKey) => this.#decodeRedisKey(redisKey),
             topologyCheck: this.#adapter?.isCluster === false ? undefined : tracking.topologyCheck,
-            report: (message, cause) =>
-              this.#emit({ type: "tracking-error", tier: name, message, cause }),
+            report: (message, cause) => this.#emit({ type: "tracking-error", tier: name, message, cause }),
           });
     this.externalChanges = this.#tracking;
     this.#startTracking();
@@ -356,7 +355,11 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     const prefix = this.#prefix;
     if (tracking === undefined || prefix === undefined) return;
     if (this.#adapter !== undefined) tracking.start(prefix);
-    else this.#pendingAdapter?.then(() => tracking.start(prefix), () => undefined);
+    else
+      this.#pendingAdapter?.then(
+        () => tracking.start(prefix),
+        () => undefined,
+      );
   }
 
   /** The cache key of a Redis key under this tier's prefix; `undefined` for anything else. */
