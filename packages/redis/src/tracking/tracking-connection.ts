@@ -38,10 +38,10 @@ const NAME = "cachet:tracking";
 
 function toKeys(message: unknown): readonly Buffer[] | null {
   if (message === null || message === undefined) return null;
-  if (Array.isArray(message))
-    return message.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(String(key))));
+  const one = (key: unknown): Buffer =>
+    Buffer.isBuffer(key) ? key : Buffer.from(typeof key === "string" ? key : JSON.stringify(key));
   // Some client versions hand a single key as a bulk string.
-  return [Buffer.isBuffer(message) ? message : Buffer.from(String(message))];
+  return Array.isArray(message) ? message.map(one) : [one(message)];
 }
 
 /** Calls `listener` at most once, whatever fires first. */
