@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { RedisTier, ioredisAdapter, nodeRedisAdapter } from "../src/index.js";
 import type { RedisAdapter, RedisTierEvent } from "../src/index.js";
+import { tierConformanceCases } from "@cachet/tier/testing";
 import { uniquePrefix } from "./fixtures/shared-cases.js";
 import { waitFor } from "./coherence/fixtures/wait.js";
 
@@ -133,6 +134,29 @@ describeRedis(
       );
       return performance.now() - since;
     }
+
+    describe.each<ClientKind>(["ioredis", "node-redis"])("%s: the kit's external-changes cases", (kind) => {
+      // The other cases run in conformance.test.ts; here only what `tracking` adds.
+      const cases = tierConformanceCases<string, string>({
+        create: async ({ clock, namespace }) =>
+          new RedisTier<string, string>({
+            client: await adapterFor(kind),
+            prefix: namespace,
+            clock,
+            tracking: true,
+          }),
+        externalChanges: {
+          write: (namespace, key, value) =>
+            new RedisTier<string, string>({ client: raw, prefix: namespace }).insert(
+              key,
+              new CacheEntry(value),
+            ),
+          bound: EVICTION_BOUND * 5,
+        },
+      }).filter((c) => c.id.startsWith("external-"));
+      it("has both external cases", () => expect(cases).toHaveLength(2));
+      for (const c of cases) it(c.name, c.run);
+    });
 
     describe.each<ClientKind>(["ioredis", "node-redis"])("%s", (kind) => {
       it("a raw SET, DEL, expiry and FLUSHDB each evict the L1 copy within the bound", async () => {
