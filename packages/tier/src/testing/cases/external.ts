@@ -38,9 +38,9 @@ export const externalCases: readonly CaseDefinition[] = [
       assert.equal(typeof off, "function", "subscribe must return the function that unsubscribes");
       off();
       off();
-      const write = ctx.target.externalChanges?.write;
-      if (write !== undefined) {
-        await write(ctx.namespace, ctx.key(0), ctx.value(0));
+      const changes = ctx.target.externalChanges;
+      if (changes?.write !== undefined) {
+        await changes.write(ctx.namespace, ctx.key(0), ctx.value(0));
         await new Promise((resolve) => setTimeout(resolve, 20));
         assert.equal(seen.length, 0, "a listener that unsubscribed was called");
       }
