@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { Cache } from "@cachet/core";
 import type { CacheEvent } from "@cachet/core";
-import { describeRedis, startRedisCluster } from "@cachet/test-utils";
+import { describeRedis, startRedis, startRedisCluster } from "@cachet/test-utils";
 import type { RedisClusterHandle } from "@cachet/test-utils";
+import { Redis } from "ioredis";
 import { CacheEntry } from "@cachet/tier";
 import { Cluster } from "ioredis";
 import { createCluster } from "redis";
@@ -134,6 +135,70 @@ describeRedis(
         await h.cache.close();
       },
     );
+
+    it("a slot moved to a new master is a topology change: reported, then that master is tracked too", async () => {
+      const h = await harness(ioCluster);
+      const key = keysOnEveryMaster(h.prefix)[0]!;
+      const slot = clusterSlot(h.tier.redisKey(key));
+      await h.outsideWrite(() => h.cache.insert(key, "v1"));
+      await h.cache.get(key);
+      const extra = await startRedis({ own: true, args: ["--cluster-enabled", "yes"] });
+      const admin = (address: { host: string; port: number }) =>
+        new Redis({ ...address, lazyConnect: false });
+      const newNode = admin({ host: extra.host, port: extra.port });
+      const [owner] = raw.slots[slot]!;
+      const [ownerHost, ownerPort] = owner!.split(":");
+      const source = admin({ host: ownerHost!, port: Number(ownerPort) });
+      const masters = cluster.nodes.map(admin);
+      try {
+        await source.cluster("MEET", extra.host, extra.port);
+        const newId = String(await newNode.cluster("MYID"));
+        const sourceId = String(await source.cluster("MYID"));
+        await waitFor(
+          async () => {
+            const views = await Promise.all(masters.map((m) => m.cluster("NODES")));
+            return views.every((view) => String(view).includes(newId));
+          },
+          "every master to know the new node",
+          10_000,
+          20,
+        );
+        await waitFor(
+          async () => String(await newNode.cluster("INFO")).includes("cluster_state:ok"),
+          "the new node to see the whole cluster",
+          10_000,
+          20,
+        );
+        await newNode.cluster("SETSLOT", slot, "IMPORTING", sourceId);
+        await source.cluster("SETSLOT", slot, "MIGRATING", newId);
+        const keys = (await source.cluster("GETKEYSINSLOT", slot, 100)) as string[];
+        if (keys.length > 0) await source.migrate(extra.host, extra.port, "", 0, 5_000, "KEYS", ...keys);
+        for (const node of [newNode, ...masters]) await node.cluster("SETSLOT", slot, "NODE", newId);
+        // The client learns the new map on its next MOVED; the tracking check then sees a new master.
+        await waitFor(
+          async () => {
+            await h.cache.get(key);
+            return h.events.some(
+              (e) => e.type === "external_reset" && /^lost: topology changed/.test(e.reason ?? ""),
+            );
+          },
+          "the topology change to be reported",
+          10_000,
+          20,
+        );
+        await waitFor(() => h.tier.externalChanges?.isWatching, "tracking of every master again", 10_000);
+        expect(String(await newNode.client("LIST"))).toContain("name=cachet:tracking");
+        await h.outsideWrite(() => h.cache.insert(key, "v2"));
+        await h.cache.get(key);
+        const delay = await h.outsideWrite(() => raw.set(h.tier.redisKey(key), "not an envelope"));
+        expect(delay).toBeLessThan(EVICTION_BOUND);
+        expect(await h.cache.get(key)).toBeUndefined();
+      } finally {
+        await h.cache.close();
+        for (const connection of [newNode, source, ...masters]) connection.disconnect();
+        await extra.stop();
+      }
+    });
   },
   true,
 );
