@@ -25,6 +25,7 @@ const CLIENTS_5 = [
   "coherence/bus",
   "coherence/lock-and-streams",
   "coherence/node-redis",
+  "tracking",
 ];
 
 const projects = [

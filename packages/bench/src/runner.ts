@@ -40,6 +40,14 @@ async function measure(scenario: string, lib: string, settings: RunSettings): Pr
       return (await import("./scenarios/consistency.js")).runConsistencyCost(lib, settings);
     case "recovery-after-heal":
       return (await import("./scenarios/consistency.js")).runRecoveryAfterHeal(lib, settings);
+    case "tracking-latency":
+      return (await import("./scenarios/tracking.js")).runTrackingLatency(lib, settings);
+    case "tracking-stale":
+      return (await import("./scenarios/tracking.js")).runTrackingStale(lib, settings);
+    case "tracking-hit":
+      return (await import("./scenarios/tracking.js")).runTrackingHit(lib, settings);
+    case "tracking-cost":
+      return (await import("./scenarios/tracking.js")).runTrackingCost(lib);
     default:
       throw new Error(`unknown scenario ${scenario}`);
   }

@@ -214,6 +214,71 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   },
   ...CONSISTENCY_SCENARIOS,
   {
+    id: "tracking-latency",
+    title: "L1 invalidation latency: Redis CLIENT TRACKING vs the pub/sub bus vs the streams bus",
+    method:
+      "A writer cache inserts one of 100 keys at a time (sequential); the reader cache hears of it by " +
+      "`tracking` (its `external_change` event) or by a `RedisBus` (`bus_received`). Latency from the " +
+      "writer's `insert` call (its L2 write included) to the reader's event, on loopback, each on its own " +
+      "fresh `redis-server`.",
+    target: "tracking p99 < 2 ms",
+    libs: ["tracking", "pubsub", "streams"],
+    baseline: "pubsub",
+    ratioMetric: "p99",
+    columns: [
+      { metric: "p50", label: "p50 ms", format: "ms" },
+      { metric: "p99", label: "p99 ms", format: "ms" },
+    ],
+    redis: true,
+    maxReps: 3,
+  },
+  {
+    id: "tracking-stale",
+    title: "Stale L1 reads per 10k with 10% of writes made outside cachet, with and without tracking",
+    method:
+      "1,000 keys; 16 loops; each operation is, with probability 0.1, a write of a new version by a bare " +
+      "`RedisTier` (no cache, no bus), else a read through an L1+L2 cache without a bus. A read is stale when " +
+      "it returns a version older than one whose write completed before the read began; `after bound` counts " +
+      "only versions replaced 10 ms or more before the read.",
+    target: "with tracking: 0 stale reads after the bound",
+    libs: ["tracking", "no-tracking"],
+    columns: [
+      { metric: "stalePer10k", label: "stale / 10k", format: "count" },
+      { metric: "staleAfterBoundPer10k", label: "stale after bound / 10k", format: "count" },
+    ],
+    redis: true,
+    maxReps: 3,
+  },
+  {
+    id: "tracking-hit",
+    title: "L1 hit path with and without a tracked tier below",
+    method: "`get` of 1,000 keys held in L1, sequential, with the L2 `RedisTier` tracked or not.",
+    target: "no cost on the L1 hit path",
+    libs: ["hit-plain", "hit-tracking"],
+    baseline: "hit-plain",
+    ratioMetric: "opsPerSec",
+    columns: [OPS],
+    redis: true,
+    maxReps: 3,
+  },
+  {
+    id: "tracking-cost",
+    title: "What broadcast tracking costs Redis: 100k writes under a tracked prefix",
+    method:
+      "100,000 SETs of 64-byte values under the tier's prefix (pipelines of 1,000), with one tracking " +
+      "connection on the prefix (`tracking-cost`) or none (`untracked-cost`): Redis CPU (`used_cpu_user` + " +
+      "`used_cpu_sys`) and `used_memory` growth over the writes.",
+    libs: ["untracked-cost", "tracking-cost"],
+    baseline: "untracked-cost",
+    ratioMetric: "cpuMs",
+    columns: [
+      { metric: "cpuMs", label: "Redis CPU ms", format: "ms" },
+      { metric: "memoryBytes", label: "memory growth", format: "bytes" },
+    ],
+    redis: true,
+    maxReps: 3,
+  },
+  {
     id: "resilience",
     title: "Resilience: loader failing 50%, Redis killed halfway",
     method:

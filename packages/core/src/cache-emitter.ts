@@ -16,6 +16,7 @@ export interface EventDetails {
   readonly durationMs?: number;
   readonly error?: unknown;
   readonly background?: boolean;
+  readonly reason?: string;
 }
 
 /** Wraps one loader run or tier call for the instrumentations that asked for it. */
@@ -61,6 +62,7 @@ export class CacheEmitter<K> {
       if (details.durationMs !== undefined) event.durationMs = details.durationMs;
       if (details.error !== undefined) event.error = details.error;
       if (details.background !== undefined) event.background = details.background;
+      if (details.reason !== undefined) event.reason = details.reason;
     }
     for (const listener of this.listeners) {
       try {

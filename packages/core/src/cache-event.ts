@@ -16,6 +16,7 @@ export class CacheEventRecord implements CacheEvent {
   declare durationMs?: number;
   declare error?: unknown;
   declare background?: boolean;
+  declare reason?: string;
   readonly #rawKey: unknown;
   #hash: string | undefined;
 
@@ -51,6 +52,7 @@ export class CacheEventRecord implements CacheEvent {
     if (this.durationMs !== undefined) plain.durationMs = this.durationMs;
     if (this.error !== undefined) plain.error = this.error;
     if (this.background !== undefined) plain.background = this.background;
+    if (this.reason !== undefined) plain.reason = this.reason;
     return plain;
   }
 }

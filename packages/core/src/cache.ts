@@ -33,6 +33,7 @@ import type { CacheEmitter } from "./cache-emitter.js";
 import type { ExplicitWrites } from "./explicit-writes.js";
 import { CacheNamespace } from "./cache-namespace.js";
 import { createCacheParts } from "./cache-parts.js";
+import { ExternalChangeWatch } from "./external-changes.js";
 import type { CacheCounters, CacheStats, TierCounters } from "./cache-stats.js";
 import type { BackgroundWork } from "./background-work.js";
 import { noop } from "./background-work.js";
@@ -109,7 +110,10 @@ export class Cache<K, V> {
   }
 
   /** Use {@link Cache.builder}. */
-  private constructor(config: CacheConfig<K, V>) {
+  private constructor(given: CacheConfig<K, V>) {
+    // Tiers that report external changes gate the tiers above them (see `external-changes.ts`).
+    const external = ExternalChangeWatch.over(given);
+    const config = external?.config ?? given;
     this.name = config.name;
     this.#clock = config.clock;
     this.#slots = config.slots;
@@ -141,6 +145,15 @@ export class Cache<K, V> {
     this.#recovery = parts.recovery;
     this.#writes = parts.writes;
     this.#unsubscribe.push(...parts.bus.listen(parts.coherence, config.clock, () => this.#closed));
+    if (external !== undefined) {
+      this.#unsubscribe.push(
+        external.start({
+          emitter: parts.emitter,
+          changed: (key) => parts.coherence.changedElsewhere(key),
+          changedAll: () => parts.coherence.everythingChangedElsewhere(),
+        }),
+      );
+    }
     // A tier that can tell when its backend is ready again (a Redis client's "ready") lets an open
     // breaker probe at once instead of waiting out its cool-down: recovery in seconds, not 30 s.
     for (const slot of config.slots) {

@@ -1,8 +1,9 @@
 // The tier
 export { RedisTier } from "./redis-tier.js";
-export type { RedisClientInput, RedisTierOptions } from "./redis-tier.js";
+export type { RedisClientInput, RedisTierOptions } from "./redis-tier-options.js";
 export type { RedisTierEvent } from "./redis-tier-event.js";
 export type { RedisConnectOptions } from "./connect-options.js";
+export type { RedisTrackingOptions } from "./tracking/tracking-options.js";
 
 // Client adapters
 export type { RedisAdapter, RedisWrite } from "./redis-adapter.js";

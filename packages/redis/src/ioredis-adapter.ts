@@ -1,6 +1,8 @@
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { clusterSlot, groupBy } from "./cluster-slot.js";
 import type { RedisAdapter, RedisScript, RedisWrite } from "./redis-adapter.js";
+import { ioredisTrackingNodes } from "./tracking/tracking-connection.js";
+import type { TrackingNode } from "./tracking/tracking-connection.js";
 
 /**
  * The part of an ioredis `Redis` or `Cluster` used to recognise one. Declared structurally so that
@@ -274,6 +276,10 @@ class IORedisAdapter implements RedisAdapter {
       }
     };
     return this.isCluster ? send().catch((error: unknown) => this.#afterRedirect(error, send)) : send();
+  }
+
+  trackingNodes(): readonly TrackingNode[] {
+    return ioredisTrackingNodes(this.#client, this.isCluster);
   }
 
   async close(): Promise<void> {

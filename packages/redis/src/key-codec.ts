@@ -17,6 +17,19 @@ export function encodeKeyPart(key: string): string {
   return hex;
 }
 
+/**
+ * The inverse of {@link encodeKeyPart}; `undefined` for text it could not have produced (a NUL
+ * form with bad hex), which no key of the tier maps to.
+ */
+export function decodeKeyPart(part: string): string | undefined {
+  if (part.charCodeAt(0) !== 0) return part;
+  const hex = part.slice(1);
+  if (hex.length % 4 !== 0 || !/^[0-9a-f]*$/.test(hex)) return undefined;
+  let key = "";
+  for (let i = 0; i < hex.length; i += 4) key += String.fromCharCode(parseInt(hex.slice(i, i + 4), 16));
+  return key;
+}
+
 /** Escapes Redis glob characters (`*?[]\`) so a prefix matches only itself in `SCAN MATCH`. */
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, "\\$&");

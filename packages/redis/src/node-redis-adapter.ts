@@ -1,5 +1,7 @@
 import { clusterSlot, groupBy } from "./cluster-slot.js";
 import type { RedisAdapter, RedisScript, RedisWrite } from "./redis-adapter.js";
+import { nodeRedisTrackingNodes } from "./tracking/tracking-connection.js";
+import type { TrackingNode } from "./tracking/tracking-connection.js";
 
 type Arg = string | Buffer;
 
@@ -174,6 +176,10 @@ class NodeRedisAdapter implements RedisAdapter {
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       return this.#send(key, false, ["EVAL", script.source, "1", key, ...args]);
     }
+  }
+
+  trackingNodes(): readonly TrackingNode[] {
+    return nodeRedisTrackingNodes(this.#client, this.#cluster);
   }
 
   async close(): Promise<void> {

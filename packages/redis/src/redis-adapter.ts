@@ -1,3 +1,5 @@
+import type { TrackingNode } from "./tracking/tracking-connection.js";
+
 /** One write for {@link RedisAdapter.setMany}. */
 export interface RedisWrite {
   key: string;
@@ -64,6 +66,11 @@ export interface RedisAdapter {
    * conditional writes.
    */
   runScript?(script: RedisScript, key: string | Buffer, args: readonly (string | Buffer)[]): Promise<unknown>;
+  /**
+   * The masters to open `CLIENT TRACKING` connections to (one per master of a Cluster), for the
+   * tier's `tracking` option. Optional: a tier whose adapter lacks it refuses `tracking`.
+   */
+  trackingNodes?(): readonly TrackingNode[];
   /** Closes the connection. The tier calls it only for a client it created. */
   close(): Promise<void>;
 }

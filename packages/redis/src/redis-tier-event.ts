@@ -6,6 +6,8 @@
  *   key is left alone, since another writer may own it.
  * - `client-error`: the client the tier owns reported an error (e.g. connection refused while
  *   Redis is down). Calls made meanwhile reject on their own; this is for logs.
+ * - `tracking-error`: a `tracking` connection could not be opened or set up (it is retried), or the
+ *   server refused `CLIENT TRACKING` (not retried: the cache above then keeps no L1 copies).
  *
  * @experimental The set of events may grow before 1.0; switch on `type` with a default branch.
  */
@@ -25,4 +27,10 @@ export type RedisTierEvent =
       readonly type: "client-error";
       readonly tier: string;
       readonly error: Error;
+    }
+  | {
+      readonly type: "tracking-error";
+      readonly tier: string;
+      readonly message: string;
+      readonly cause?: unknown;
     };

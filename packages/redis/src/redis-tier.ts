@@ -1,11 +1,11 @@
 /**
  * `RedisTier`: the CacheTier contract over one Redis deployment (standalone or Cluster), with its
  * options, key encoding, envelope decoding, batching per node and the optional capabilities
- * (conditional writes, the `attach` prefix, `onReady`).
+ * (conditional writes, external changes through `tracking`, the `attach` prefix, `onReady`).
  *
- * Length: about 700 lines, over the house limit: the options' TSDoc is the options reference, and
- * the capabilities were added in parallel this release. Next split: the options and their
- * validation into their own module, and the write paths next to `conditional-write.ts`.
+ * Length: about 690 lines, over the house limit: the capabilities were added in parallel this
+ * release. The options live in `redis-tier-options.ts`, tracking in `tracking/`. Next split: the
+ * write paths next to `conditional-write.ts`.
  */
 import {
   CacheEntry,
@@ -22,128 +22,25 @@ import type {
   Clock,
   Codec,
   ConditionalWrites,
-  Duration,
+  ExternalChanges,
   Milliseconds,
   TierAttachContext,
 } from "@cachet/tier";
 import type { DecodedVersioned } from "./conditional-write.js";
 import { countEntries, RedisConditionalWrites, tombstoneTtlOf, writeVersioned } from "./conditional-write.js";
-import type { RedisConnectOptions } from "./connect-options.js";
 import { isConnectOptions } from "./connect-options.js";
 import { createIORedisClient, resolveConnectOptions } from "./create-ioredis-client.js";
 import { DeadlineSweeper } from "./deadline-sweeper.js";
 import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
-import type { IORedisLike } from "./ioredis-adapter.js";
 import { ioredisAdapter, isIORedisLike } from "./ioredis-adapter.js";
-import { encodeKeyPart, escapeGlob, escapePrefix } from "./key-codec.js";
-import type { NodeRedisClientLike, NodeRedisClusterLike } from "./node-redis-adapter.js";
+import { decodeKeyPart, encodeKeyPart, escapeGlob, escapePrefix } from "./key-codec.js";
 import { isNodeRedisLike, nodeRedisAdapter } from "./node-redis-adapter.js";
 import type { RedisAdapter, RedisWrite } from "./redis-adapter.js";
 import type { RedisTierEvent } from "./redis-tier-event.js";
-
-/**
- * What {@link RedisTierOptions.client} accepts: a client you made (ioredis `Redis` or `Cluster`,
- * node-redis client or cluster, or any {@link RedisAdapter}), which the tier never closes; or a
- * URL / connection settings, from which the tier creates an ioredis client that it owns.
- */
-export type RedisClientInput =
-  string | RedisConnectOptions | IORedisLike | NodeRedisClientLike | NodeRedisClusterLike | RedisAdapter;
-
-/** Options for {@link RedisTier}. */
-export interface RedisTierOptions<K = string, V = unknown> {
-  /**
-   * The Redis connection. A client you pass stays yours: the tier never closes it and cannot
-   * change its settings (queueing, reconnection), so it enforces `commandTimeout` itself. A URL
-   * (`redis://user:pass@host:6379/0`, `rediss://` for TLS) or {@link RedisConnectOptions} makes the
-   * tier create an ioredis client with fail-fast settings, and close it in {@link RedisTier.close}.
-   */
-  client: RedisClientInput;
-  /**
-   * Namespace of this tier's keys: each entry is stored at `<prefix>:<key>`. `clear()` and
-   * `size()` touch only keys under it. Two tiers with the same prefix on one server share entries.
-   * A prefix with a hash tag such as `"{app}"` puts every key in one Cluster slot (and on one node):
-   * batch commands become single commands, but nothing is spread over the cluster.
-   *
-   * Without it, the tier takes `cachet.<cache name>` when a named cache attaches it (see
-   * {@link RedisTier.attach}), so two caches never share keys by accident; until then (or used on
-   * its own) its keyed calls reject with `INVALID_OPTION`.
-   * @default `cachet.<cache name>`, from the cache the tier is attached to
-   */
-  prefix?: string;
-  /**
-   * Converts values to bytes. The default keeps `Date`, `Map`, `Set`, `BigInt`, typed arrays and
-   * Buffers. Tiers sharing a prefix must use the same codec: an entry written with another
-   * codec reads as a miss plus a `corrupt-entry` event.
-   * @default structuredCodec
-   */
-  codec?: Codec<V>;
-  /** Default ttl for entries inserted without one. Without it, such entries never expire. */
-  ttl?: Duration;
-  /**
-   * Time source for `cachedAt` stamps and logical expiry. Redis's own expiry (`PX`) is computed
-   * from it too: the key lives `cachedAt + ttl + staleFor - clock.now()` ms of real time.
-   * @default systemClock
-   */
-  clock?: Clock;
-  /**
-   * Upper bound, in real time, on each call (for `clear()` and `size()`, on each SCAN page and its
-   * deletes). A call that takes longer rejects with `TIMEOUT`, so a hung server cannot hang callers.
-   * @default 1000
-   */
-  commandTimeout?: Duration;
-  /** Name used in errors and events. @default "redis" */
-  name?: string;
-  /**
-   * Turns a key into a string. Required when `K` is not `string`; it must be injective (distinct
-   * keys give distinct strings).
-   * @default the key itself, for string keys
-   */
-  serializeKey?: (key: K) => string;
-  /** Keys asked for per SCAN page in `clear()` and `size()`. @default 1000 */
-  scanCount?: number;
-  /**
-   * Fail fast while the client has never connected: a call made before the first connection is
-   * up rejects at once with `TIER_FAILURE` (like ioredis `enableOfflineQueue: false`), instead of
-   * waiting up to `commandTimeout` for it. Useful when Redis may be down at boot: the cache serves
-   * from L1 and the loader without each first call paying the full timeout until the circuit
-   * breaker opens. The connection attempt goes on in the background either way.
-   * @default false
-   */
-  failFastBeforeConnect?: boolean;
-  /**
-   * Receives events that do not fail a call: unreadable bytes under the prefix, errors of the
-   * client the tier owns. Exceptions thrown by the callback are ignored.
-   */
-  onEvent?: (event: RedisTierEvent) => void;
-  /**
-   * Versioned, conditional writes (`tier.conditionalWrites`, see `ConditionalWrites` in
-   * `@cachet/tier`): every entry carries a version set by Redis, `invalidate` leaves a tombstone
-   * for `tombstoneTtl`, and `insertIfVersion` stores only if nobody wrote or invalidated the key
-   * since a read, all in one Lua script per key. Costs one `EVALSHA` instead of `SET` per write
-   * (reads stay `GET`/`MGET`), and a small tombstone per invalidated key. Every tier sharing the
-   * prefix should turn it on: a writer without it is not ordered against the others. `true`
-   * uses the default `tombstoneTtl`, which must be at least as long as any load may run.
-   * @default false
-   */
-  conditionalWrites?: boolean | { tombstoneTtl?: Duration } | undefined;
-}
-
-const DEFAULT_COMMAND_TIMEOUT = 1_000;
-
-const KNOWN_OPTIONS = [
-  "client",
-  "prefix",
-  "codec",
-  "ttl",
-  "clock",
-  "commandTimeout",
-  "name",
-  "serializeKey",
-  "scanCount",
-  "failFastBeforeConnect",
-  "conditionalWrites",
-  "onEvent",
-];
+import { DEFAULT_COMMAND_TIMEOUT, KNOWN_OPTIONS } from "./redis-tier-options.js";
+import type { RedisTierOptions } from "./redis-tier-options.js";
+import { RedisTracking } from "./tracking/redis-tracking.js";
+import { resolveTracking } from "./tracking/tracking-options.js";
 
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -192,6 +89,10 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   readonly #tombstoneTtl: Milliseconds | undefined;
   /** Versioned, conditional writes, when the `conditionalWrites` option turned them on. */
   readonly conditionalWrites: ConditionalWrites<K, V> | undefined;
+  /** Keys changed in Redis by anyone, when the `tracking` option turned it on. */
+  readonly externalChanges: ExternalChanges<K> | undefined;
+  readonly #tracking: RedisTracking<K> | undefined;
+  readonly #deserializeKey: ((text: string) => K) | undefined;
 
   /**
    * @throws CacheError `INVALID_OPTION` for a missing client, an empty prefix, a bad URL, a
@@ -284,6 +185,70 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
             },
             this.#tombstoneTtl,
           );
+
+    const tracking = resolveTracking(options.tracking, name);
+    this.#deserializeKey = options.deserializeKey;
+    if (tracking !== undefined && this.#serializeKey !== undefined && this.#deserializeKey === undefined) {
+      throw new CacheError("INVALID_OPTION", "`tracking` with `serializeKey` needs `deserializeKey`", {
+        tier: name,
+      });
+    }
+    if (tracking !== undefined && this.#adapter !== undefined && this.#adapter.trackingNodes === undefined) {
+      throw new CacheError(
+        "INVALID_OPTION",
+        `\`tracking\` needs an adapter with \`trackingNodes()\` (the ${this.#adapter.kind} adapter has none)`,
+        { tier: name },
+      );
+    }
+    this.#tracking =
+      tracking === undefined
+        ? undefined
+        : new RedisTracking<K>({
+            tier: name,
+            nodes: () => this.#adapter?.trackingNodes?.() ?? [],
+            decodeKey: (redisKey) => this.#decodeRedisKey(redisKey),
+            topologyCheck: this.#adapter?.isCluster === false ? undefined : tracking.topologyCheck,
+            report: (message, cause) => this.#emit({ type: "tracking-error", tier: name, message, cause }),
+          });
+    this.externalChanges = this.#tracking;
+    this.#startTracking();
+  }
+
+  /**
+   * Resolves once `tracking` works (every master tracked), so a service can refuse to start
+   * without it; rejects with `INVALID_OPTION` when the server refuses `CLIENT TRACKING` (Redis
+   * before 6, some managed or compatible servers). Resolves at once without `tracking`.
+   */
+  trackingReady(): Promise<void> {
+    return this.#tracking?.ready ?? Promise.resolve();
+  }
+
+  /** Starts tracking once both the prefix and the adapter exist. */
+  #startTracking(): void {
+    const tracking = this.#tracking;
+    const prefix = this.#prefix;
+    if (tracking === undefined || prefix === undefined) return;
+    if (this.#adapter !== undefined) tracking.start(prefix);
+    else
+      this.#pendingAdapter?.then(
+        () => tracking.start(prefix),
+        () => undefined,
+      );
+  }
+
+  /** The cache key of a Redis key under this tier's prefix; `undefined` for anything else. */
+  #decodeRedisKey(redisKey: Buffer): K | undefined {
+    const head = `${this.#prefix}:`;
+    const text = redisKey.toString("utf8");
+    if (!text.startsWith(head)) return undefined;
+    const part = decodeKeyPart(text.slice(head.length));
+    if (part === undefined) return undefined;
+    if (this.#deserializeKey === undefined) return part as K;
+    try {
+      return this.#deserializeKey(part);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -334,6 +299,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     }
     this.#prefix = escapePrefix(`cachet.${context.cacheName}`);
     this.#attachedTo = context.cacheName;
+    this.#startTracking();
   }
 
   #requirePrefix(): string {
@@ -485,6 +451,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#tracking?.close();
     if (!this.#closesAdapter) return;
     const adapter = this.#adapter ?? (await this.#pendingAdapter?.catch(() => undefined));
     await adapter?.close().catch(() => undefined);

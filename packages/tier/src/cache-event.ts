@@ -32,6 +32,8 @@
  * | `write_replayed` | a recorded write reached its tier (then the bus message it held back is sent) |
  * | `write_overflow` | too many writes were pending for one tier: they were replaced by one clear of that tier |
  * | `write_refused` | a tier with conditional writes refused a load's write-back, a refresh, a promotion or a replay: another write or invalidation of the key came after the read it was based on, and wins (`tier`) |
+ * | `external_change` | a lower tier reported a key changed outside this cache: the copies above it were dropped (or marked stale for fail-safe) |
+ * | `external_reset` | a lower tier could not vouch for what changed (`reason`: `lost`, `watching`, `flushed`): every copy above it was dropped |
  */
 export type CacheEventType =
   | "hit"
@@ -60,7 +62,9 @@ export type CacheEventType =
   | "write_pending"
   | "write_replayed"
   | "write_overflow"
-  | "write_refused";
+  | "write_refused"
+  | "external_change"
+  | "external_reset";
 
 /** The public operation that caused an event. */
 export type CacheOperationName =
@@ -75,7 +79,8 @@ export type CacheOperationName =
   | "expireTags"
   | "clear"
   | "refresh"
-  | "bus";
+  | "bus"
+  | "external";
 
 /**
  * One thing that happened in a cache. Keys are reported as a short hash (`keyHash`); the raw key is
@@ -99,6 +104,11 @@ export interface CacheEvent {
   readonly error?: unknown;
   /** True when the work ran in the background (refresh), not for a waiting caller. */
   readonly background?: boolean;
+  /**
+   * Why it happened, for `external_reset`: the tier's reason (`lost`, `watching`, `flushed`) and
+   * what it said, e.g. `"lost: tracking connection closed"`.
+   */
+  readonly reason?: string;
 }
 
 /** A function that receives a cache's events. It must not throw; if it does, the error is ignored. */

@@ -1,5 +1,6 @@
 import type { CacheEntry } from "./cache-entry.js";
 import type { ConditionalWrites } from "./conditional-writes.js";
+import type { ExternalChanges } from "./external-changes.js";
 
 /**
  * One storage layer of a cache: an in-process LRU, a Redis keyspace, a test double.
@@ -28,7 +29,8 @@ import type { ConditionalWrites } from "./conditional-writes.js";
  * - **Concurrency.** Concurrent inserts of one key leave exactly one of the inserted entries.
  * - Optional methods may be absent; the core falls back (batch methods to per-key calls).
  * - **Optional capabilities** are objects the tier exposes when it has them:
- *   {@link CacheTier.conditionalWrites} (versioned entries, tombstones, compare-and-set writes).
+ *   {@link CacheTier.conditionalWrites} (versioned entries, tombstones, compare-and-set writes),
+ *   {@link CacheTier.externalChanges} (a feed of keys changed in the backend by anyone).
  */
 export interface CacheTier<K, V> {
   /** Stable name used in errors, events and telemetry, e.g. `"memory"` or `"redis"`. */
@@ -74,6 +76,13 @@ export interface CacheTier<K, V> {
    * writers order against each other.
    */
   readonly conditionalWrites?: ConditionalWrites<K, V> | undefined;
+
+  /**
+   * A feed of the keys that changed in this tier's backend, whoever changed them, when the tier
+   * offers one (see {@link ExternalChanges}). A cache with it keeps the copies in the tiers above
+   * coherent without a bus, for writers that never publish on one.
+   */
+  readonly externalChanges?: ExternalChanges<K> | undefined;
 
   /**
    * Subscribes to the backend's own "connection is ready again" signal (a Redis client's `ready`

@@ -9,6 +9,7 @@ export type {
   EntryVersion,
   VersionedRead,
 } from "./conditional-writes.js";
+export type { ExternalChange, ExternalChangeReason, ExternalChanges } from "./external-changes.js";
 
 // Errors
 export { CacheError, isCacheError } from "./cache-error.js";

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { AssertionError } from "node:assert";
+import { CacheEntry } from "../src/index.js";
+import type { ExternalChange } from "../src/index.js";
 import { MockCache } from "../src/testing/index.js";
 import { tierConformanceCases } from "../src/testing/index.js";
 import type { ConformanceCaseId, ConformanceTarget } from "../src/testing/index.js";
@@ -228,5 +230,65 @@ describe("the kit catches broken tiers", () => {
     const caught = new Set(FLAWS.flatMap(([, ids]) => ids));
     const all = tierConformanceCases(brokenTarget([])).map((c) => c.id);
     expect(all.filter((id) => !caught.has(id))).toEqual([]);
+  });
+});
+
+describe("conformance kit: the external-changes cases", () => {
+  /** A tier with a change feed; `write` is another writer on the same backend, which the feed reports. */
+  function target(flaw?: "silent" | "deaf") {
+    const tiers = new Map<
+      string,
+      { tier: MockCache<string, string>; listeners: Set<(c: ExternalChange<string>) => void> }
+    >();
+    const spec: ConformanceTarget<string, string> = {
+      create: ({ clock, namespace }) => {
+        const listeners = new Set<(c: ExternalChange<string>) => void>();
+        const tier = Object.assign(new MockCache<string, string>({ clock }), {
+          externalChanges: {
+            isWatching: true,
+            subscribe(listener: (c: ExternalChange<string>) => void) {
+              listeners.add(listener);
+              // "deaf": unsubscribing does nothing.
+              return () => void (flaw === "deaf" ? undefined : listeners.delete(listener));
+            },
+          },
+        });
+        tiers.set(namespace, { tier, listeners });
+        return tier;
+      },
+      externalChanges: {
+        async write(namespace, key, value) {
+          const { tier, listeners } = tiers.get(namespace)!;
+          await tier.insert(key, new CacheEntry(value));
+          if (flaw !== "silent") for (const listener of listeners) listener({ type: "keys", keys: [key] });
+        },
+        bound: 200,
+      },
+    };
+    return spec;
+  }
+
+  const cases = tierConformanceCases(target());
+  it("adds the two external cases only for a target that declares the capability", () => {
+    expect(cases.filter((c) => c.id.startsWith("external-")).map((c) => c.id)).toEqual([
+      "external-subscribe",
+      "external-reported",
+    ]);
+    expect(
+      tierConformanceCases({ create: ({ clock }) => new MockCache({ clock }) }).some((c) =>
+        c.id.startsWith("external-"),
+      ),
+    ).toBe(false);
+  });
+  for (const c of cases.filter((candidate) => candidate.id.startsWith("external-"))) it(c.name, c.run);
+
+  it("fails a feed that never reports another writer's change", async () => {
+    const reported = tierConformanceCases(target("silent")).find((c) => c.id === "external-reported")!;
+    await expect(reported.run()).rejects.toBeInstanceOf(AssertionError);
+  });
+
+  it("fails a feed whose unsubscribe does nothing", async () => {
+    const subscribe = tierConformanceCases(target("deaf")).find((c) => c.id === "external-subscribe")!;
+    await expect(subscribe.run()).rejects.toBeInstanceOf(AssertionError);
   });
 });

@@ -4,6 +4,7 @@ import { batchCases } from "./cases/batch.js";
 import { closeCases } from "./cases/close.js";
 import { concurrencyCases } from "./cases/concurrency.js";
 import { conditionalCases } from "./cases/conditional.js";
+import { externalCases } from "./cases/external.js";
 import { keyCases } from "./cases/keys.js";
 import { roundTripCases } from "./cases/round-trip.js";
 import { sizeCases } from "./cases/size.js";
@@ -12,8 +13,9 @@ import { ttlCases } from "./cases/ttl.js";
 /**
  * Identifies one conformance case; use these in {@link ConformanceTarget.exclude}.
  *
- * Groups: `round-trip`, `ttl`, `keys`, `concurrency`, `batch`, `size`, `close`, and `conditional`
- * (only for targets that declare {@link ConformanceTarget.conditionalWrites}).
+ * Groups: `round-trip`, `ttl`, `keys`, `concurrency`, `batch`, `size`, `close`, `conditional`
+ * (only for targets that declare {@link ConformanceTarget.conditionalWrites}) and `external` (only
+ * for targets that declare {@link ConformanceTarget.externalChanges}).
  */
 export type ConformanceCaseId =
   // round-trip
@@ -57,7 +59,10 @@ export type ConformanceCaseId =
   | "conditional-token-expiry"
   | "conditional-concurrent"
   | "conditional-clear"
-  | "conditional-batch";
+  | "conditional-batch"
+  // external (optional capability)
+  | "external-subscribe"
+  | "external-reported";
 
 /**
  * Keys accepted by {@link ConformanceTarget.exclude}: a case id, or `"batch"` (the three batch
@@ -138,6 +143,18 @@ export interface ConformanceTarget<K = string, V = string> {
    */
   conditionalWrites?: boolean;
   /**
+   * Declares that the tier offers the optional external-changes capability
+   * (`tier.externalChanges`), which adds the `external-*` cases. `write` changes a key of the tier
+   * made for `namespace` the way another process would (a second client, not the tier itself);
+   * without it, only the subscription case runs. The feed reports on real time, so the cases wait
+   * up to `bound` ms (default 5 s) for it.
+   * @default undefined (the cases are not generated)
+   */
+  externalChanges?: {
+    write?(namespace: string, key: K, value: V): Promise<void>;
+    bound?: number;
+  };
+  /**
    * Cases the tier cannot meet, each with the reason shown in the case's name. A tier without an
    * optional method must exclude the cases for it (`size`, `batch`, `close`): the kit cannot
    * inspect the tier before the cases are registered, so such a case fails and tells you to
@@ -208,7 +225,8 @@ let namespaceCounter = 0;
 export function tierConformanceCases<K = string, V = string>(
   target: ConformanceTarget<K, V>,
 ): readonly ConformanceCase[] {
-  const definitions = target.conditionalWrites === true ? WITH_CONDITIONAL : BASE_CASES;
+  let definitions = target.conditionalWrites === true ? WITH_CONDITIONAL : BASE_CASES;
+  if (target.externalChanges !== undefined) definitions = [...definitions, ...externalCases];
   return definitions.map((definition): ConformanceCase => {
     const group = definition.name.slice(0, definition.name.indexOf(":"));
     const skip =
