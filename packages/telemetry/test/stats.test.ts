@@ -40,9 +40,9 @@ describe("cache.stats()", () => {
       expect(stats.tiers).toEqual([
         // hits: step 2. misses: steps 1, 3, 4, 5 (each caller reads L1 before joining: two), 6, and
         // the expired L1 entry read in step 7.
-        { name: "memory", hits: 1, misses: 7, errors: 0, skipped: 0, hitRatio: 1 / 8 },
+        { name: "memory", hits: 1, misses: 7, errors: 0, skipped: 0, refused: 0, hitRatio: 1 / 8 },
         // hits: step 3. misses: steps 1, 4, 5, 6, 7 (an expired entry is a miss).
-        { name: "mock", hits: 1, misses: 5, errors: 1, skipped: 0, hitRatio: 1 / 6 },
+        { name: "mock", hits: 1, misses: 5, errors: 1, skipped: 0, refused: 0, hitRatio: 1 / 6 },
       ]);
       expect(stats).toMatchObject({
         hits: 2,
