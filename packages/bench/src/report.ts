@@ -286,6 +286,14 @@ export function checkTargets(summaries: readonly ScenarioSummary[]): TargetCheck
     (l) => `${formatMetric(l.medians["p99Down"], "ms")} ms vs ${formatMetric(l.medians["p99Up"], "ms")} ms`,
     (l) => (l.medians["p99Down"] ?? Infinity) <= 2 * (l.medians["p99Up"] ?? 0),
   );
+  add(
+    "fleet: one loader call for a miss taken by 4 processes at once",
+    lib(summaries, "fleet", "cachet"),
+    (l) =>
+      `${l.medians["loaderCallsMax"]} loader call(s) at most; invalidation visible everywhere in ` +
+      `${formatMetric(l.medians["visibleP50"], "ms")} ms (p50)`,
+    (l) => l.medians["loaderCallsMax"] === 1,
+  );
   for (const adapter of ["node", "fetch", "fastify"]) {
     add(
       `http-${adapter}: cached ≥ 90% of the constant-response limit`,
