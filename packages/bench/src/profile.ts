@@ -6,6 +6,8 @@
 //   node --cpu-prof dist/profile.js l2-backfill cachet 50000
 //   node dist/profile.js l2-backfill cachet 50000 --alloc     # sampled allocations per op, by site
 //
+// The warm-up before the counted operations is `PROFILE_WARMUP` operations (default 20,000).
+//
 // Paths: l1-get-seq, l1-get-256 (10,000 keys, Zipf reads, all L1 hits), l2-only (Redis alone, 256
 // in flight), l2-backfill (50-entry L1 in front of Redis, 256 in flight, ~99% L1 misses), memory
 // (retained heap bytes per entry, 100,000 entries; `ops` ignored).
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
     throw new Error(`unknown path ${path}`);
   }
   // Warm-up: a fixed number of operations, the same in every run, so that only `ops` differs.
-  await drive(op, inFlight, 20_000);
+  await drive(op, inFlight, Number(process.env["PROFILE_WARMUP"] ?? 20_000));
   const started = performance.now();
   if (flag === "--alloc") await sampled(() => drive(op, inFlight, ops));
   else await drive(op, inFlight, ops);

@@ -55,13 +55,22 @@ function http(adapter: "node" | "fetch" | "fastify"): ScenarioDef {
       "autocannon (32 connections) against a server in its own process: `limit` answers a precomputed constant " +
       "through the same adapter; `cached` is `createHttpCache` over a MemoryTier with a 20 ms origin (every " +
       "measured request a hit); `uncached` is the 20 ms origin alone. autocannon reports latency in whole " +
-      "milliseconds.",
+      "milliseconds. `cached ÷ limit, paired windows` (the figure the target is checked on): the `cached` " +
+      "measurement also starts a `limit` server and, after warming both up with 10,000 requests (a count, not " +
+      "a time, so a slow machine does not measure a cold JIT), alternates 0.6 s windows between the two " +
+      "(five pairs, in A-B then B-A order), taking the median of the pairs' ratios, so load that changes " +
+      "between two processes' runs cancels out; " +
+      "`by server CPU/req` is the same pairing on the servers' own CPU time per request " +
+      "(`process.cpuUsage()`), which does not depend on how the client and the server share the two cores.",
     target: "cached ≥ 90% of the constant-response limit",
     libs: ["limit", "cached", "uncached"],
     baseline: "limit",
     ratioMetric: "opsPerSec",
     columns: [
       { metric: "opsPerSec", label: "median req/s", format: "ops" },
+      { metric: "pairedRatio", label: "cached ÷ limit, paired windows", format: "ratio" },
+      { metric: "pairedCpuRatio", label: "same, by server CPU/req", format: "ratio" },
+      { metric: "serverUsPerReq", label: "server CPU µs/req", format: "ms" },
       { metric: "p50", label: "p50 ms", format: "count" },
       { metric: "p99", label: "p99 ms", format: "count" },
     ],

@@ -8,7 +8,7 @@ export interface RunSettings {
 }
 
 /** How a metric is printed. */
-export type MetricFormat = "ops" | "ms" | "count" | "percent" | "bytes";
+export type MetricFormat = "ops" | "ms" | "count" | "percent" | "bytes" | "ratio";
 
 /** One column of a scenario's table. */
 export interface Column {
