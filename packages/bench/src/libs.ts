@@ -262,7 +262,8 @@ export async function createTiered(lib: L2Lib, options: TieredOptions): Promise<
       const codec = lib === "ioredis-json" ? jsonFloor : msgpackFloor;
       const read =
         lib === "ioredis-json"
-          ? (key: string) => redis.get(key).then((text) => (text === null ? undefined : JSON.parse(text)))
+          ? (key: string) =>
+              redis.get(key).then((text): unknown => (text === null ? undefined : JSON.parse(text)))
           : (key: string) =>
               redis.getBuffer(key).then((bytes) => (bytes === null ? undefined : msgpackFloor.decode(bytes)));
       return {

@@ -12,7 +12,7 @@ export interface FloorCodec<V> {
  * ioredis. An L1 miss reads Redis, decodes, back-fills the L1 with the same ttl and returns the value.
  * No coalescing, no fences, no events: everything cachet does on top of this is what it costs.
  */
-export class HandRolledTiered<V extends {}> {
+export class HandRolledTiered<V extends object> {
   readonly #l1: LRUCache<string, V>;
   readonly #redis: Redis;
   readonly #codec: FloorCodec<V>;

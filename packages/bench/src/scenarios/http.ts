@@ -75,7 +75,7 @@ export async function runHttp(adapter: string, mode: string, settings: RunSettin
   const target = await startServer(adapter, mode);
   const limit = mode === "cached" ? await startServer(adapter, "limit") : undefined;
   try {
-    const { url, server } = target;
+    const { url } = target;
     // Prime: the first request fills the cache; the second must be a hit.
     await (await fetch(url)).arrayBuffer();
     const second = await fetch(url);
