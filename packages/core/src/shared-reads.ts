@@ -56,7 +56,7 @@ export class SharedReads<K, V> {
 
   /** Reads tiers `from..n` for `key`; `l1Stale` is L1's expired entry, a stale candidate. */
   read(key: K, from: number, l1Stale: CacheEntry<V> | undefined): Promise<CacheEntry<V> | undefined> {
-    if (!this.#stampede) return this.#readBelow(key, from, l1Stale);
+    if (!this.#stampede) return this.#readBelow(key, from, l1Stale, false);
     const existing = this.#reads.get(key);
     if (existing !== undefined) {
       this.#counters.coalesced++;
@@ -65,12 +65,10 @@ export class SharedReads<K, V> {
         ? existing.then((entry) => entry && outEntry(entry, "clone"))
         : existing;
     }
-    const read = this.#readBelow(key, from, l1Stale);
+    // `#readBelow` always awaits before it settles, so the entry is in the table before its
+    // `finally` takes it out (no `.then` of our own on the read: one promise less per L1 miss).
+    const read = this.#readBelow(key, from, l1Stale, true);
     this.#reads.set(key, read);
-    const done = () => {
-      if (this.#reads.get(key) === read) this.#reads.delete(key);
-    };
-    read.then(done, done);
     return read;
   }
 
@@ -83,10 +81,16 @@ export class SharedReads<K, V> {
     this.#reads.clear();
   }
 
+  /**
+   * `shared`: the read is in the table of reads in flight, and leaves it when it settles. It is
+   * still the key's entry exactly when its fence ticket is current: every `forget` comes with a
+   * fence bump (the key was rewritten), and a newer read can only have entered the table after one.
+   */
   async #readBelow(
     key: K,
     from: number,
     l1Stale: CacheEntry<V> | undefined,
+    shared: boolean,
   ): Promise<CacheEntry<V> | undefined> {
     const ticket = this.#fences.acquire(key);
     try {
@@ -112,6 +116,7 @@ export class SharedReads<K, V> {
       if (this.#emitter.observed()) this.#emitter.emit("miss", "get", key, undefined);
       return undefined;
     } finally {
+      if (shared && this.#fences.isCurrent(ticket)) this.#reads.delete(key);
       this.#fences.release(ticket);
     }
   }
