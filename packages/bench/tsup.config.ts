@@ -5,12 +5,12 @@ const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), 
   devDependencies: Record<string, string>;
 };
 
-// Three runnable entry points, ESM only, no declarations (nothing imports this package). The
+// Five runnable entry points, ESM only, no declarations (nothing imports this package). The
 // redis-server harness (@cachet/test-utils) is TypeScript source that is never built, so it is
 // bundled in; its jest-only `describeRedis` import is replaced by a stub, since `@jest/globals`
 // refuses to load outside jest.
 export default defineConfig({
-  entry: ["src/main.ts", "src/runner.ts", "src/http-server.ts"],
+  entry: ["src/main.ts", "src/runner.ts", "src/http-server.ts", "src/fleet-worker.ts", "src/profile.ts"],
   format: ["esm"],
   target: "node20",
   platform: "node",

@@ -1,6 +1,6 @@
 // A server for the HTTP scenario, in its own process so the load generator does not share its
 // event loop: `node http-server.js <node|fetch|fastify> <limit|cached|uncached>`. It reports its
-// port over IPC and runs until killed.
+// port over IPC, answers `{ cpu: true }` with its `process.cpuUsage()`, and runs until killed.
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -110,6 +110,12 @@ async function listen(): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return (server.address() as AddressInfo).port;
 }
+
+// The harness asks for this process's CPU time around each measured window: CPU per request does not
+// depend on how much of the machine the server got, which the request rate does.
+process.on("message", (message: { cpu?: boolean }) => {
+  if (message.cpu === true) process.send?.({ cpu: process.cpuUsage() });
+});
 
 listen().then(
   (port) => process.send?.({ port }),

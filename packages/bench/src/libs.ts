@@ -197,11 +197,21 @@ export async function createL1(lib: L1Lib, max: number): Promise<Subject> {
   }
 }
 
-/** Libraries with a Redis L2 (plus raw ioredis, the ceiling). */
+/**
+ * Libraries with a Redis L2, and the floors they are measured against: raw ioredis `GET` followed by
+ * the decode the tier does (`-json`: `JSON.parse`; `-msgpack`: msgpackr with `structuredCodec`'s
+ * options, cachet's default Redis codec), and a hand-rolled lru-cache + ioredis two-tier cache
+ * (`src/baselines/hand-rolled-tiered.ts`). `ioredis*` without a suffix read raw strings, not decoded.
+ */
 export const L2_LIBS = [
   "ioredis",
   "ioredis-autopipeline",
+  "ioredis-json",
+  "ioredis-msgpack",
+  "hand-rolled-json",
+  "hand-rolled-msgpack",
   "cachet",
+  "cachet-json",
   "cachet-reference",
   "cachet-clone",
   "bentocache",
@@ -215,6 +225,7 @@ export interface TieredOptions {
   url: string;
   host: string;
   port: number;
+  /** Entries of the L1 in front of Redis; 0 for no L1 at all (Redis alone). */
   l1Max: number;
 }
 
@@ -242,23 +253,66 @@ export async function createTiered(lib: L2Lib, options: TieredOptions): Promise<
         close: () => redis.quit().then(() => undefined),
       };
     }
+    case "ioredis-json":
+    case "ioredis-msgpack": {
+      // The same client settings as cachet's own Redis client (auto-pipelining on, its default).
+      const { Redis } = await import("ioredis");
+      const { jsonFloor, msgpackFloor } = await import("./baselines/floor-codecs.js");
+      const redis = new Redis({ host, port, enableAutoPipelining: true });
+      const codec = lib === "ioredis-json" ? jsonFloor : msgpackFloor;
+      const read =
+        lib === "ioredis-json"
+          ? (key: string) =>
+              redis.get(key).then((text): unknown => (text === null ? undefined : JSON.parse(text)))
+          : (key: string) =>
+              redis.getBuffer(key).then((bytes) => (bytes === null ? undefined : msgpackFloor.decode(bytes)));
+      return {
+        get: read,
+        getOrInsert: () => Promise.reject(new Error(`${lib} is a read floor only`)),
+        set: (key, value) => redis.set(key, codec.encode(value as never), "PX", TTL_MS),
+        close: () => redis.quit().then(() => undefined),
+      };
+    }
+    case "hand-rolled-json":
+    case "hand-rolled-msgpack": {
+      const { Redis } = await import("ioredis");
+      const { HandRolledTiered } = await import("./baselines/hand-rolled-tiered.js");
+      const { jsonFloor, msgpackFloor } = await import("./baselines/floor-codecs.js");
+      const redis = new Redis({ host, port, enableAutoPipelining: true });
+      const cache = new HandRolledTiered<Value>(
+        redis,
+        lib === "hand-rolled-json" ? jsonFloor : msgpackFloor,
+        {
+          max: Math.max(1, l1Max),
+          ttl: TTL_MS,
+        },
+      );
+      return {
+        get: (key) => cache.get(key),
+        getOrInsert: () => Promise.reject(new Error(`${lib} is a read floor only`)),
+        set: (key, value) => cache.set(key, value),
+        close: () => redis.quit().then(() => undefined),
+      };
+    }
     case "cachet":
+    case "cachet-json":
     case "cachet-reference":
     case "cachet-clone": {
       const { Cache } = await import("@cachet/core");
       const { RedisTier } = await import("@cachet/redis");
-      return cachetSubject(
-        Cache.builder<string, Value>()
-          .memory({ maxEntries: l1Max })
-          .ttl(TTL_MS)
-          .valueMode(valueMode(lib))
-          .fallback(
-            Cache.builder<string, Value>()
-              .storage(new RedisTier<string, Value>({ client: url, prefix: "bench" }))
-              .ttl(TTL_MS),
-          )
-          .build(),
-      );
+      const { jsonCodec } = await import("@cachet/tier");
+      const redisTier = new RedisTier<string, Value>({
+        client: url,
+        prefix: "bench",
+        ...(lib === "cachet-json" ? { codec: jsonCodec } : {}),
+      });
+      const builder =
+        l1Max === 0
+          ? Cache.builder<string, Value>().storage(redisTier)
+          : Cache.builder<string, Value>()
+              .memory({ maxEntries: l1Max })
+              .fallback(Cache.builder<string, Value>().storage(redisTier).ttl(TTL_MS));
+      return cachetSubject(builder.ttl(TTL_MS).valueMode(valueMode(lib)).build());
     }
     case "bentocache": {
       const { BentoCache, bentostore } = await import("bentocache");
@@ -292,12 +346,13 @@ export async function createTiered(lib: L2Lib, options: TieredOptions): Promise<
       const { CacheableMemory } = await import("cacheable");
       const { Keyv } = await import("keyv");
       const { default: KeyvRedis } = await import("@keyv/redis");
+      const redisStore = new Keyv({ store: new KeyvRedis(url) });
       return cacheManagerSubject(
         createCache({
-          stores: [
-            new Keyv({ store: new CacheableMemory({ ttl: TTL_MS, lruSize: l1Max }) }),
-            new Keyv({ store: new KeyvRedis(url) }),
-          ],
+          stores:
+            l1Max === 0
+              ? [redisStore]
+              : [new Keyv({ store: new CacheableMemory({ ttl: TTL_MS, lruSize: l1Max }) }), redisStore],
         }),
       );
     }

@@ -1,6 +1,7 @@
 // One measurement in a fresh process: `node --expose-gc runner.js <scenario> <library> <settings-json>`.
 // Sends `{ ok: true, metrics }` or `{ ok: false, error }` to the parent over IPC (or prints it as
 // JSON when run by hand), then exits, so nothing a library leaves running can delay the next run.
+import { REGISTERED } from "./scenarios/registry.js";
 import type { Metrics, RunSettings } from "./scenarios/types.js";
 
 /** What a measurement process reports. */
@@ -9,6 +10,8 @@ export type RunnerMessage = { ok: true; metrics: Metrics } | { ok: false; error:
 // Scenario modules (and through them, libraries) are imported on demand: a process loads only
 // what its one measurement needs.
 async function measure(scenario: string, lib: string, settings: RunSettings): Promise<Metrics> {
+  const registered = REGISTERED.find((module) => module.defs.some((def) => def.id === scenario));
+  if (registered !== undefined) return registered.measure(scenario, lib, settings);
   const l1 = /^(l1|listener)-(get|goi)-(seq|256)$/.exec(scenario);
   if (l1) {
     const { runL1Hit } = await import("./scenarios/l1.js");
@@ -32,6 +35,8 @@ async function measure(scenario: string, lib: string, settings: RunSettings): Pr
     case "l2-hit":
     case "value-mode-l2":
       return (await import("./scenarios/l2.js")).runL2Hit(lib, settings);
+    case "l2-only":
+      return (await import("./scenarios/l2.js")).runL2Hit(lib, settings, 0);
     case "resilience":
       return (await import("./scenarios/resilience.js")).runResilience(lib, settings);
     case "conditional-write":

@@ -31,6 +31,11 @@ export class Samples {
     if (this.#count < this.#values.length) this.#values[this.#count++] = ms;
   }
 
+  /** Nearest-rank percentile `p` (0..100) in milliseconds; sorts the samples. */
+  percentile(p: number): number {
+    return percentile(this.#values, this.#count, p);
+  }
+
   /** p50 and p99 (and max) in milliseconds; sorts the samples. */
   summary(): { p50: number; p99: number; max: number } {
     const n = this.#count;

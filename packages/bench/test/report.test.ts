@@ -88,3 +88,32 @@ describe("stats and formatting", () => {
     expect(formatMetric(Number.NaN, "ms")).toBe("—");
   });
 });
+
+describe("floors", () => {
+  it("prints each library's ratio to its own floor, taken within each repetition, with the spread", () => {
+    const tiered: ScenarioDef = {
+      ...def,
+      id: "l2-hit",
+      libs: ["ioredis-json", "hand-rolled-json", "cachet-json"],
+      baseline: "ioredis-json",
+      floors: { "cachet-json": "hand-rolled-json" },
+    };
+    const runs: ScenarioRuns = {
+      def: tiered,
+      runs: new Map([
+        ["ioredis-json", [ok(100), ok(200)]],
+        ["hand-rolled-json", [ok(90), ok(100)]],
+        ["cachet-json", [ok(81), ok(95)]],
+      ]),
+    };
+    const summary = summarize(runs);
+    const cachet = summary.libraries.find((l) => l.lib === "cachet-json")!;
+    expect(cachet.floor).toBe("hand-rolled-json");
+    expect(cachet.floorMin).toBeCloseTo(0.9);
+    expect(cachet.floorMax).toBeCloseTo(0.95);
+    expect(cachet.floorRatio).toBeCloseTo(0.925);
+    const check = checkTargets([summary]).find((c) => c.target.startsWith("l2-hit: cachet-json"))!;
+    expect(check.met).toBe(true);
+    expect(check.figure).toBe("0.93x (0.90–0.95) of `hand-rolled-json`; 0.64x of ioredis GET + JSON.parse");
+  });
+});

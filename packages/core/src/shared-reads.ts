@@ -9,10 +9,10 @@ import type { CacheEntry, Clock } from "@cachet/tier";
 import type { CacheEmitter } from "./cache-emitter.js";
 import type { CacheCounters } from "./cache-stats.js";
 import { isNegative, newest, outEntry } from "./entry-helpers.js";
-import type { KeyFences } from "./key-fences.js";
+import type { FenceTicket, KeyFences } from "./key-fences.js";
 import type { LoadCoordinator } from "./load-coordinator.js";
 import type { LoadPolicy } from "./load-policy.js";
-import type { TierStack } from "./tier-stack.js";
+import type { TierRead, TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
 
 /** @internal */
@@ -56,7 +56,7 @@ export class SharedReads<K, V> {
 
   /** Reads tiers `from..n` for `key`; `l1Stale` is L1's expired entry, a stale candidate. */
   read(key: K, from: number, l1Stale: CacheEntry<V> | undefined): Promise<CacheEntry<V> | undefined> {
-    if (!this.#stampede) return this.#readBelow(key, from, l1Stale);
+    if (!this.#stampede) return this.#readBelow(key, from, l1Stale, false);
     const existing = this.#reads.get(key);
     if (existing !== undefined) {
       this.#counters.coalesced++;
@@ -65,12 +65,10 @@ export class SharedReads<K, V> {
         ? existing.then((entry) => entry && outEntry(entry, "clone"))
         : existing;
     }
-    const read = this.#readBelow(key, from, l1Stale);
+    // `#readBelow` leaves the table in its own callback, always after this `set` (no extra `then`
+    // on the read: one promise and one closure less per L1 miss).
+    const read = this.#readBelow(key, from, l1Stale, true);
     this.#reads.set(key, read);
-    const done = () => {
-      if (this.#reads.get(key) === read) this.#reads.delete(key);
-    };
-    read.then(done, done);
     return read;
   }
 
@@ -83,39 +81,74 @@ export class SharedReads<K, V> {
     this.#reads.clear();
   }
 
-  async #readBelow(
+  /**
+   * Reads below L1 and answers from what was found. `shared`: the read is in the table of reads in
+   * flight, and leaves it when it settles; it is still the key's entry exactly when its fence ticket
+   * is current (every `forget` comes with a fence bump: the key was rewritten, and a newer read can
+   * only have entered the table after one). A `then` rather than an `async` frame: this runs on every
+   * L1 miss, and the table is always left in a callback, so after `read` has entered it.
+   */
+  #readBelow(
     key: K,
     from: number,
     l1Stale: CacheEntry<V> | undefined,
+    shared: boolean,
   ): Promise<CacheEntry<V> | undefined> {
     const ticket = this.#fences.acquire(key);
+    let below: Promise<TierRead<V>>;
     try {
       // A versioned read only where a promotion may follow into a tier with conditional writes.
       const versioned = this.#stack.versioned;
       const versions = versioned.promotable ? versioned.book() : undefined;
-      const found = await this.#stack.readFrom(key, { from, operation: "get", ticket, versions });
-      const now = this.#clock.now();
-      if (found.entry !== undefined) {
-        this.#counters.hits++;
-        if (this.#refreshes)
-          this.#loads.refreshIfDue(key, {
-            entry: found.entry,
-            index: found.index,
-            now,
-            policy: this.#policy,
-          });
-        return isNegative(found.entry) ? undefined : outEntry(found.entry, this.#valueMode);
-      }
-      this.#counters.misses++;
-      const stale = newest(l1Stale, found.stale);
-      const swr = this.#policy.swr;
-      if (stale !== undefined && !isNegative(stale) && swr > 0 && now < stale.expiresAt! + swr) {
-        return this.#loads.serveStale(stale, key, "get");
-      }
-      if (this.#emitter.observed()) this.#emitter.emit("miss", "get", key, undefined);
-      return undefined;
-    } finally {
-      this.#fences.release(ticket);
+      below = this.#stack.readFrom(key, { from, operation: "get", ticket, versions });
+    } catch (error) {
+      below = Promise.reject(error);
     }
+    return below.then(
+      (found) => {
+        try {
+          return this.#answer(key, found, l1Stale);
+        } finally {
+          this.#leave(key, ticket, shared);
+        }
+      },
+      (error: unknown) => {
+        this.#leave(key, ticket, shared);
+        throw error;
+      },
+    );
+  }
+
+  /** The entry the read found, a stale one within stale-while-revalidate, or a miss. */
+  #answer(
+    key: K,
+    found: TierRead<V>,
+    l1Stale: CacheEntry<V> | undefined,
+  ): CacheEntry<V> | undefined | Promise<CacheEntry<V> | undefined> {
+    const now = this.#clock.now();
+    if (found.entry !== undefined) {
+      this.#counters.hits++;
+      if (this.#refreshes)
+        this.#loads.refreshIfDue(key, {
+          entry: found.entry,
+          index: found.index,
+          now,
+          policy: this.#policy,
+        });
+      return isNegative(found.entry) ? undefined : outEntry(found.entry, this.#valueMode);
+    }
+    this.#counters.misses++;
+    const stale = newest(l1Stale, found.stale);
+    const swr = this.#policy.swr;
+    if (stale !== undefined && !isNegative(stale) && swr > 0 && now < stale.expiresAt! + swr) {
+      return this.#loads.serveStale(stale, key, "get");
+    }
+    if (this.#emitter.observed()) this.#emitter.emit("miss", "get", key, undefined);
+    return undefined;
+  }
+
+  #leave(key: K, ticket: FenceTicket<K>, shared: boolean): void {
+    if (shared && this.#fences.isCurrent(ticket)) this.#reads.delete(key);
+    this.#fences.release(ticket);
   }
 }

@@ -108,12 +108,52 @@ export class TierGuard<K, V> {
     key: K,
     operation: CacheOperationName,
   ): Promise<CacheEntry<V> | undefined> {
+    if (this.#traceTier === undefined && slot.timeout === undefined)
+      return this.#getDirect(slot, index, key, operation);
     const site = { operation, key };
     return this.#guard(slot, index, () => slot.tier.get(key), site).then(undefined, (error: unknown) => {
       const wrapped = this.failed(error, slot, index, site);
       if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
       return undefined;
     });
+  }
+
+  /**
+   * {@link TierGuard.get} without a trace hook or timeout (the default): the breaker, the health
+   * report and the failure policy in one `then`, where the general path chains three. This is the
+   * read of every L1 miss.
+   */
+  #getDirect(
+    slot: TierSlot<K, V>,
+    index: number,
+    key: K,
+    operation: CacheOperationName,
+  ): Promise<CacheEntry<V> | undefined> {
+    const breaker = slot.breaker;
+    const onHealthy = index > 0 ? this.onHealthy : undefined;
+    const onError = (error: unknown): undefined => {
+      if (breaker !== undefined && !isCodecError(error)) breaker.recordFailure();
+      const wrapped = this.failed(error, slot, index, { operation, key });
+      if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
+      return undefined;
+    };
+    if (breaker !== undefined && !breaker.tryAcquire()) {
+      const wrapped = this.failed(circuitOpen(slot.name), slot, index, { operation, key });
+      return this.#tierErrors === "throw" ? Promise.reject(wrapped) : Promise.resolve(undefined);
+    }
+    let read: Promise<CacheEntry<V> | undefined>;
+    try {
+      read = slot.tier.get(key);
+    } catch (error) {
+      read = Promise.reject(error);
+    }
+    if (breaker === undefined && onHealthy === undefined) return read.then(undefined, onError);
+    return read.then((entry) => {
+      breaker?.recordSuccess();
+      // After the breaker recorded the success, so that a replay it starts is let through.
+      onHealthy?.(index);
+      return entry;
+    }, onError);
   }
 
   /** Reads many keys in one call (`getMany`, or `get` per key); a failure is a miss for all of them. */
@@ -170,13 +210,7 @@ export class TierGuard<K, V> {
   /** Applies the tier's circuit breaker, trace hook and operation timeout to one call. */
   #guard<T>(slot: TierSlot<K, V>, index: number, run: () => Promise<T>, site: TierCallSite<K>): Promise<T> {
     const breaker = slot.breaker;
-    if (breaker !== undefined && !breaker.tryAcquire()) {
-      return Promise.reject(
-        new CacheError("CIRCUIT_OPEN", `tier \`${slot.name}\` is skipped: its circuit breaker is open`, {
-          tier: slot.name,
-        }),
-      );
-    }
+    if (breaker !== undefined && !breaker.tryAcquire()) return Promise.reject(circuitOpen(slot.name));
     let promise: Promise<T>;
     try {
       const trace = this.#traceTier;
@@ -215,13 +249,20 @@ export class TierGuard<K, V> {
         return value;
       },
       (error: unknown) => {
-        // A value the codec refuses says nothing about the tier's health.
-        if (!(isCacheError(error) && (error.code === "CODEC" || error.code === "INVALID_OPTION")))
-          breaker.recordFailure();
+        if (!isCodecError(error)) breaker.recordFailure();
         throw error;
       },
     );
   }
+}
+
+/** A value the codec refuses (or bad options) says nothing about the tier's health. */
+function isCodecError(error: unknown): boolean {
+  return isCacheError(error) && (error.code === "CODEC" || error.code === "INVALID_OPTION");
+}
+
+function circuitOpen(tier: string): CacheError {
+  return new CacheError("CIRCUIT_OPEN", `tier \`${tier}\` is skipped: its circuit breaker is open`, { tier });
 }
 
 /** A human-readable reason for an unknown error. @internal */

@@ -92,6 +92,39 @@ describe("get / insert across tiers", () => {
     expect(l2.gets).toBe(2);
   });
 
+  it("a settled shared read leaves the table: the next get reads the lower tier again", async () => {
+    const { cache, l2 } = twoTier<string>((b) => b.promotionPolicy(PromotionPolicy.never<string>()));
+    await l2.inner.insert("k", new CacheEntry("v", { ttl: 100_000 }));
+    expect((await cache.get("k"))?.value).toBe("v");
+    expect((await cache.get("k"))?.value).toBe("v");
+    expect(l2.gets).toBe(2);
+  });
+
+  it("a superseded read settling does not take a newer read of the key out of the table", async () => {
+    const { cache, l2 } = twoTier<string>((b) => b.promotionPolicy(PromotionPolicy.never<string>()));
+    await l2.inner.insert("k", new CacheEntry("old", { ttl: 100_000 }));
+    const first = deferred();
+    l2.gate = first.promise;
+    const before = cache.get("k");
+    await flush();
+    await cache.insert("k", "new");
+    await cache.invalidate("k");
+    await l2.inner.insert("k", new CacheEntry("newer", { ttl: 100_000 }));
+    const second = deferred();
+    l2.gate = second.promise;
+    const after = cache.get("k");
+    await flush();
+    first.resolve();
+    expect((await before)?.value).toBe("old");
+    // The newer read is still in flight: a get now joins it rather than reading again.
+    const joined = cache.get("k");
+    expect(l2.gets).toBe(2);
+    second.resolve();
+    expect((await after)?.value).toBe("newer");
+    expect((await joined)?.value).toBe("newer");
+    expect(l2.gets).toBe(2);
+  });
+
   it("follows the promotion policy", async () => {
     for (const [policy, promoted] of [
       [PromotionPolicy.never<string>(), false],

@@ -36,6 +36,9 @@ export interface MemoryTierOptions<K, V> {
   name?: string | undefined;
 }
 
+/** Returned by every successful `insert`: settled promises are immutable, so one serves all calls. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** Every key of {@link MemoryTierOptions}; the `Record` type keeps the list complete. */
 const MEMORY_TIER_KEYS = Object.keys({
   maxEntries: true,
@@ -127,14 +130,26 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
     return this.#decode(entry as CacheEntry<Uint8Array>);
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw becomes a rejection
-  async get(key: K): Promise<CacheEntry<V> | undefined> {
-    return this.getSync(key);
+  get(key: K): Promise<CacheEntry<V> | undefined> {
+    try {
+      return Promise.resolve(this.getSync(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw becomes a rejection
-  async insert(key: K, entry: CacheEntry<V>): Promise<void> {
-    this.#lru.set(key, this.#prepare(entry));
+  /**
+   * Not `async`: this is how the core back-fills L1 after every lower-tier hit, and one shared
+   * resolved promise costs nothing where an async function allocates its own (a throw still
+   * becomes a rejection).
+   */
+  insert(key: K, entry: CacheEntry<V>): Promise<void> {
+    try {
+      this.#lru.set(key, this.#prepare(entry));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return RESOLVED;
   }
 
   invalidate(key: K): Promise<void> {

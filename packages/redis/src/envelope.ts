@@ -142,6 +142,9 @@ export function encodeEnvelope(
   return buf;
 }
 
+/** The tags of an untagged entry (most entries): one frozen array, not a new one per read. */
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
 function truncated(): never {
   throw new EnvelopeError("truncated envelope");
 }
@@ -201,8 +204,10 @@ export function decodeEnvelope(buf: Buffer, expectedCodec?: string): DecodedEnve
     staleFor = finiteNonNegative(buf.readDoubleBE(offset), "staleFor");
     offset += 8;
   }
-  const tags: string[] = [];
+  let tags: readonly string[] = NO_TAGS;
   if (flags & FLAG_TAGS) {
+    const list: string[] = [];
+    tags = list;
     const readVarint = (): number => {
       let value = 0;
       let scale = 1;
@@ -219,7 +224,7 @@ export function decodeEnvelope(buf: Buffer, expectedCodec?: string): DecodedEnve
     for (let i = 0; i < count; i++) {
       const tagLength = readVarint();
       if (offset + tagLength > length) truncated();
-      tags.push(buf.toString("utf8", offset, offset + tagLength));
+      list.push(buf.toString("utf8", offset, offset + tagLength));
       offset += tagLength;
     }
   }

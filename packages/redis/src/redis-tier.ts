@@ -32,6 +32,7 @@ import { isConnectOptions } from "./connect-options.js";
 import { createIORedisClient, resolveConnectOptions } from "./create-ioredis-client.js";
 import { DeadlineSweeper } from "./deadline-sweeper.js";
 import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
+import type { DecodedEnvelope, DecodedTombstone } from "./envelope.js";
 import { ioredisAdapter, isIORedisLike } from "./ioredis-adapter.js";
 import { decodeKeyPart, encodeKeyPart, escapeGlob, escapePrefix } from "./key-codec.js";
 import { isNodeRedisLike, nodeRedisAdapter } from "./node-redis-adapter.js";
@@ -491,16 +492,28 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     return { key: redisKey, value: Buffer.alloc(0), ttlMs: 0 };
   }
 
+  /** The live entry at `redisKey`, or a miss: the read path, with no versions kept (one object less per read). */
   #read(redisKey: string, bytes: Buffer | null, now: number): CacheEntry<V> | undefined {
-    return this.#decode(redisKey, bytes, now).entry;
+    if (bytes === null) return undefined;
+    const envelope = this.#envelope(redisKey, bytes);
+    if (envelope === undefined || "tombstone" in envelope) return undefined;
+    return this.#entryOf(redisKey, envelope, now);
   }
 
   /** Decodes the bytes at `redisKey`: the live entry (or a miss) and its version (0 when absent). */
   #decode(redisKey: string, bytes: Buffer | null, now: number): DecodedVersioned<V> {
     if (bytes === null) return { entry: undefined, entryVersion: 0 };
-    let envelope;
+    const envelope = this.#envelope(redisKey, bytes);
+    // The write script sees anything but a format-2 envelope as version 1, too.
+    if (envelope === undefined) return { entry: undefined, entryVersion: 1 };
+    if ("tombstone" in envelope) return { entry: undefined, entryVersion: envelope.entryVersion };
+    return { entry: this.#entryOf(redisKey, envelope, now), entryVersion: envelope.entryVersion };
+  }
+
+  /** The envelope in `bytes`, or `undefined` (reported as a corrupt entry) when they are not one. */
+  #envelope(redisKey: string, bytes: Buffer): DecodedEnvelope | DecodedTombstone | undefined {
     try {
-      envelope = decodeEnvelope(bytes, this.#codecName);
+      return decodeEnvelope(bytes, this.#codecName);
     } catch (error) {
       this.#emit({
         type: "corrupt-entry",
@@ -509,11 +522,12 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         reason: describeError(error),
         cause: error,
       });
-      // The write script sees anything but a format-2 envelope as version 1, too.
-      return { entry: undefined, entryVersion: 1 };
+      return undefined;
     }
-    if ("tombstone" in envelope) return { entry: undefined, entryVersion: envelope.entryVersion };
-    const entryVersion = envelope.entryVersion;
+  }
+
+  /** The entry an envelope holds, or `undefined` when it expired or its value cannot be decoded. */
+  #entryOf(redisKey: string, envelope: DecodedEnvelope, now: number): CacheEntry<V> | undefined {
     if (envelope.codecName !== this.#codecName) {
       this.#emit({
         type: "corrupt-entry",
@@ -521,10 +535,10 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         redisKey,
         reason: `written with codec "${envelope.codecName}", this tier uses "${this.#codecName}"`,
       });
-      return { entry: undefined, entryVersion };
+      return undefined;
     }
     const { cachedAt, ttl, staleFor, tags } = envelope;
-    if (ttl !== undefined && now >= cachedAt + ttl + staleFor) return { entry: undefined, entryVersion };
+    if (ttl !== undefined && now >= cachedAt + ttl + staleFor) return undefined;
     let value: V;
     try {
       value = this.#codec.decode(envelope.payload);
@@ -536,9 +550,9 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         reason: describeError(error),
         cause: error,
       });
-      return { entry: undefined, entryVersion };
+      return undefined;
     }
-    return { entry: new CacheEntry(value, { cachedAt, ttl, staleFor, tags }), entryVersion };
+    return new CacheEntry(value, { cachedAt, ttl, staleFor, tags });
   }
 
   #emit(event: RedisTierEvent): void {

@@ -8,8 +8,11 @@ import type { Metrics, RunSettings } from "./types.js";
 
 const SEQUENCE = 1 << 20;
 
-/** L1 misses that hit Redis, 256 in flight, on a fresh redis-server. */
-export async function runL2Hit(lib: string, settings: RunSettings): Promise<Metrics> {
+/**
+ * L1 misses that hit Redis, 256 in flight, on a fresh redis-server: with a 50-entry L1 that every
+ * hit back-fills (`l1Max` 50), or with Redis alone (`l1Max` 0).
+ */
+export async function runL2Hit(lib: string, settings: RunSettings, l1Max = 50): Promise<Metrics> {
   const n = settings.quick ? 2_000 : 5_000;
   const redis = await ownRedis();
   let subject: Subject | undefined;
@@ -18,7 +21,7 @@ export async function runL2Hit(lib: string, settings: RunSettings): Promise<Metr
       url: redis.url,
       host: redis.host,
       port: redis.port,
-      l1Max: 50,
+      l1Max,
     });
     const s = subject;
     const keys = Array.from({ length: n }, (_, i) => `user:${i}`);
