@@ -1,5 +1,7 @@
 import { Cache, CacheError, ManualClock, MemoryBus, MemoryBusHub, MemoryTier } from "../src/index.js";
 import type { CacheEvent, CacheTier, CacheEntry } from "../src/index.js";
+import type { ConditionalWrites } from "@cachet/tier";
+import type { MockCache } from "@cachet/tier/testing";
 
 /** A tier over a MemoryTier that counts calls and can be made to fail or hang. */
 export class CountingTier<V> implements CacheTier<string, V> {
@@ -114,4 +116,54 @@ export function fleet(options: { failSafe?: boolean; swr?: number } = {}) {
     return builder.build();
   };
   return { clock, shared, hub, a: make("a"), b: make("b"), events };
+}
+
+/**
+ * One process's connection to a shared store: a test can cut it (every call then rejects with
+ * `TIER_FAILURE`). Passes the store's conditional writes through when it has them.
+ */
+export class Connection<V> implements CacheTier<string, V> {
+  readonly name = "shared";
+  cut = false;
+  readonly conditionalWrites: ConditionalWrites<string, V> | undefined;
+  constructor(readonly store: MockCache<string, V>) {
+    const inner = store.conditionalWrites;
+    this.conditionalWrites =
+      inner === undefined
+        ? undefined
+        : {
+            tombstoneTtl: inner.tombstoneTtl,
+            getVersioned: async (key) => {
+              this.#check();
+              return inner.getVersioned(key);
+            },
+            insertIfVersion: async (key, entry, expected) => {
+              this.#check();
+              return inner.insertIfVersion(key, entry, expected);
+            },
+          };
+  }
+  #check(): void {
+    if (this.cut) throw new CacheError("TIER_FAILURE", "connection cut", { tier: this.name });
+  }
+  async get(key: string) {
+    this.#check();
+    return this.store.get(key);
+  }
+  async getMany(keys: readonly string[]) {
+    this.#check();
+    return this.store.getMany(keys);
+  }
+  async insert(key: string, entry: CacheEntry<V>) {
+    this.#check();
+    return this.store.insert(key, entry);
+  }
+  async invalidate(key: string) {
+    this.#check();
+    return this.store.invalidate(key);
+  }
+  async clear() {
+    this.#check();
+    return this.store.clear();
+  }
 }

@@ -2,59 +2,11 @@
 // an old read (a load, a refresh, SWR, a promotion, a batch load, a replay) never lands over a
 // newer write or invalidation made by another process, even without a bus. Two caches over one
 // MockCache with the conditional-writes capability stand in for two processes on one Redis.
-import { Cache, CacheEntry, CacheError, ManualClock } from "../src/index.js";
+import { Cache, CacheEntry, ManualClock } from "../src/index.js";
 import type { CacheEvent, CacheTier } from "../src/index.js";
-import type { ConditionalWrites } from "@cachet/tier";
 import { MockCache } from "@cachet/tier/testing";
 import { thrownCacheError } from "@cachet/test-utils";
-import { deferred, flush } from "./fixtures.js";
-
-/** One process's connection to the shared store: a test can cut it. */
-class Connection<V> implements CacheTier<string, V> {
-  readonly name = "shared";
-  cut = false;
-  readonly conditionalWrites: ConditionalWrites<string, V> | undefined;
-  constructor(readonly store: MockCache<string, V>) {
-    const inner = store.conditionalWrites;
-    this.conditionalWrites =
-      inner === undefined
-        ? undefined
-        : {
-            tombstoneTtl: inner.tombstoneTtl,
-            getVersioned: async (key) => {
-              this.#check();
-              return inner.getVersioned(key);
-            },
-            insertIfVersion: async (key, entry, expected) => {
-              this.#check();
-              return inner.insertIfVersion(key, entry, expected);
-            },
-          };
-  }
-  #check(): void {
-    if (this.cut) throw new CacheError("TIER_FAILURE", "connection cut", { tier: this.name });
-  }
-  async get(key: string) {
-    this.#check();
-    return this.store.get(key);
-  }
-  async getMany(keys: readonly string[]) {
-    this.#check();
-    return this.store.getMany(keys);
-  }
-  async insert(key: string, entry: CacheEntry<V>) {
-    this.#check();
-    return this.store.insert(key, entry);
-  }
-  async invalidate(key: string) {
-    this.#check();
-    return this.store.invalidate(key);
-  }
-  async clear() {
-    this.#check();
-    return this.store.clear();
-  }
-}
+import { Connection, deferred, flush } from "./fixtures.js";
 
 type Builder = ReturnType<typeof Cache.builder<string, string>>;
 

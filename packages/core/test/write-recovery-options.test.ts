@@ -1,37 +1,11 @@
 // Write recovery's two options (CONSISTENCY.md, "After a partition or a shared-tier outage"): the
 // bound on owed writes (`.maxPendingWrites(n)`), end to end through a Cache, and what
 // `.tierErrors("throw")` does to an explicit write a shared tier could not take.
-import { Cache, CacheEntry, CacheError, ManualClock, MemoryBus, MemoryBusHub } from "../src/index.js";
-import type { CacheEvent, CacheTier } from "../src/index.js";
+import { Cache, CacheEntry, ManualClock, MemoryBus, MemoryBusHub } from "../src/index.js";
+import type { CacheEvent } from "../src/index.js";
 import { MockCache } from "@cachet/tier/testing";
 import { thrownCacheError } from "@cachet/test-utils";
-import { flush } from "./fixtures.js";
-
-/** One instance's connection to the shared store; a test can cut it. */
-class Connection<V> implements CacheTier<string, V> {
-  readonly name = "shared";
-  cut = false;
-  constructor(readonly store: MockCache<string, V>) {}
-  #check(): void {
-    if (this.cut) throw new CacheError("TIER_FAILURE", "connection cut", { tier: this.name });
-  }
-  async get(key: string) {
-    this.#check();
-    return this.store.get(key);
-  }
-  async insert(key: string, entry: CacheEntry<V>) {
-    this.#check();
-    return this.store.insert(key, entry);
-  }
-  async invalidate(key: string) {
-    this.#check();
-    return this.store.invalidate(key);
-  }
-  async clear() {
-    this.#check();
-    return this.store.clear();
-  }
-}
+import { Connection, flush } from "./fixtures.js";
 
 type Builder = ReturnType<typeof Cache.builder<string, string>>;
 

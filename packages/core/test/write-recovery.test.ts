@@ -1,36 +1,10 @@
 // No lost write or invalidation (CONSISTENCY.md, "After a shared tier outage"): what a shared tier
 // could not take is recorded per key, replayed when it answers again, and only then announced.
-import { Cache, CacheEntry, CacheError, ManualClock, MemoryBus, MemoryBusHub } from "../src/index.js";
+import { Cache, CacheEntry, ManualClock, MemoryBus, MemoryBusHub } from "../src/index.js";
 import type { CacheEvent, CacheTier } from "../src/index.js";
 import { MockCache } from "@cachet/tier/testing";
 import { PendingWrites } from "../src/pending-writes.js";
-import { flush } from "./fixtures.js";
-
-/** One instance's view of a shared store: its own connection, which a test can cut. */
-class Connection<V> implements CacheTier<string, V> {
-  readonly name = "shared";
-  cut = false;
-  constructor(readonly store: MockCache<string, V>) {}
-  #check(): void {
-    if (this.cut) throw new CacheError("TIER_FAILURE", "connection cut", { tier: this.name });
-  }
-  async get(key: string) {
-    this.#check();
-    return this.store.get(key);
-  }
-  async insert(key: string, entry: CacheEntry<V>) {
-    this.#check();
-    return this.store.insert(key, entry);
-  }
-  async invalidate(key: string) {
-    this.#check();
-    return this.store.invalidate(key);
-  }
-  async clear() {
-    this.#check();
-    return this.store.clear();
-  }
-}
+import { Connection, flush } from "./fixtures.js";
 
 function instance(
   name: string,
