@@ -70,11 +70,11 @@ function entriesOf(json) {
 // Names the issue promises; everything else is discovered at run time.
 const known = {
   "@cachet/tier": [
-    "CacheEntry", "CacheError", "ManualClock", "MockCache", "isCacheError", "systemClock", "jsonCodec", "structuredCodec",
+    "CacheEntry", "CacheError", "ManualClock", "isCacheError", "systemClock", "jsonCodec", "structuredCodec",
   ],
   "@cachet/core": ["Cache", "PromotionPolicy", "CacheEntry", "CacheError", "ManualClock"],
   "@cachet/memory": ["MemoryTier"],
-  "@cachet/tier/testing": ["tierConformanceCases"],
+  "@cachet/tier/testing": ["tierConformanceCases", "MockCache", "ManualClock"],
 };
 
 // Packages with optional peers, and the workspace packages they need without those peers.
