@@ -8,7 +8,7 @@
 import { CacheEntry, isCacheEntry } from "@cachet/tier";
 import type { Milliseconds } from "@cachet/tier";
 import type { LoadPolicy } from "./load-policy.js";
-import { deepFreeze } from "./value-mode.js";
+import { deepFreeze, freezeDecoded } from "./value-mode.js";
 import type { ValueMode } from "./value-mode.js";
 
 /**
@@ -102,7 +102,7 @@ export function mergeTags(a: readonly string[], b: readonly string[]): readonly 
 
 /** Prepares an entry that came from a tier for sharing between callers. @internal */
 export function shareEntry<V>(entry: CacheEntry<V>, valueMode: ValueMode): CacheEntry<V> {
-  if (valueMode === "freeze") deepFreeze(entry.value);
+  if (valueMode === "freeze") freezeDecoded(entry.value);
   return entry;
 }
 

@@ -472,6 +472,24 @@ describe("shared values", () => {
     expect((await cache.get("u"))?.value.name).toBe("ada");
   });
 
+  it("deep-freezes a value read from a lower tier (codec output) before sharing or promoting it", async () => {
+    type Decoded = { list: { a: number }[]; deep: { inner: { xs: number[] } }; map: Map<string, { v: number }> };
+    const { cache, l2, clock } = twoTier<Decoded>();
+    // What a codec hands back: fresh, unfrozen objects (JSON for the plain part, a Map beside it).
+    const value = JSON.parse('{"list":[{"a":1},{"a":2}],"deep":{"inner":{"xs":[1,2]}}}') as Decoded;
+    value.map = new Map([["k", { v: 1 }]]);
+    await l2.inner.insert("k", new CacheEntry(value, { cachedAt: clock.now(), ttl: 60_000 }));
+    const got = (await cache.get("k"))!.value;
+    expect(got).toBe(value);
+    for (const part of [got, got.list, got.list[0], got.list[1], got.deep, got.deep.inner, got.deep.inner.xs])
+      expect(Object.isFrozen(part)).toBe(true);
+    expect(Object.isFrozen(got.map.get("k"))).toBe(true);
+    expect(() => got.list.push({ a: 3 })).toThrow(TypeError);
+    // The L1 copy promoted from that read is the same frozen object.
+    expect((await cache.get("k"))!.value).toBe(value);
+    expect(l2.gets).toBe(1);
+  });
+
   it("clone mode hands out copies", async () => {
     const { cache } = twoTier<{ n: number }>((b) => b.valueMode("clone"));
     await cache.insert("k", { n: 1 });
