@@ -306,6 +306,23 @@ export function checkTargets(summaries: readonly ScenarioSummary[]): TargetCheck
       `${formatMetric(l.medians["visibleP50"], "ms")} ms (p50)`,
     (l) => l.medians["loaderCallsMax"] === 1,
   );
+  add(
+    "tracking-latency: tracking p99 < 2 ms",
+    lib(summaries, "tracking-latency", "tracking"),
+    (l) =>
+      `p50 ${formatMetric(l.medians["p50"], "ms")} / p99 ${formatMetric(l.medians["p99"], "ms")} ms; ` +
+      `p99 ${l.floorRatio?.toFixed(2) ?? "?"}x${spread(l.floorMin, l.floorMax, l.ok)} of \`${l.floor ?? "?"}\`` +
+      ` (${formatMetric(lib(summaries, "tracking-latency", "raw-tracking")?.medians["p99"], "ms")} ms)`,
+    (l) => (l.medians["p99"] ?? Infinity) < 2,
+  );
+  add(
+    "tracking-stale: with tracking, 0 stale reads per 10k after the bound",
+    lib(summaries, "tracking-stale", "tracking"),
+    (l) =>
+      `${formatMetric(l.medians["staleAfterBoundPer10k"], "count")} after the bound ` +
+      `(${formatMetric(l.medians["stalePer10k"], "count")} in all)`,
+    (l) => l.medians["staleAfterBoundPer10k"] === 0,
+  );
   for (const adapter of ["node", "fetch", "fastify"]) {
     add(
       `http-${adapter}: cached ≥ 90% of the constant-response limit (paired windows)`,

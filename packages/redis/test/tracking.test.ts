@@ -342,7 +342,7 @@ describeRedis(
       );
       expect(
         () => new RedisTier({ client, prefix: "p", tracking: { mode: "default" as "broadcast" } }),
-      ).toThrow(/default-mode tracking is not offered yet/);
+      ).toThrow(/default-mode tracking is not offered \(the @cachet\/redis README/);
       expect(
         () => new RedisTier({ client, prefix: "p", tracking: { modee: "broadcast" } as object }),
       ).toThrow(/modee/);

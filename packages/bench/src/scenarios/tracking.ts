@@ -55,6 +55,7 @@ async function pair(lib: string, redis: RedisHandle, prefix: string) {
 
 /** Invalidation latency, writer's reply to the reader hearing of it. */
 export async function runTrackingLatency(lib: string, settings: RunSettings): Promise<Metrics> {
+  if (lib === "raw-tracking") return rawTrackingLatency(settings);
   const redis = await ownRedis();
   const { reader, writer, events } = await pair(lib, redis, "lat");
   const samples = new Samples(100_000);
@@ -74,6 +75,41 @@ export async function runTrackingLatency(lib: string, settings: RunSettings): Pr
     return { p50, p99, heard: samples.count / n };
   } finally {
     await Promise.allSettled([reader.close(), writer.close()]);
+    await redis.stop();
+  }
+}
+
+/**
+ * The floor of `tracking`: the same sequential writes made by a bare ioredis `SET` (no cache, no
+ * envelope), heard by a bare ioredis connection with `CLIENT TRACKING … BCAST` redirected to
+ * itself (no tier, no cache). What is left of a tail here is Redis, loopback and the scheduler.
+ */
+async function rawTrackingLatency(settings: RunSettings): Promise<Metrics> {
+  const redis = await ownRedis();
+  const writer = new Redis({ host: redis.host, port: redis.port });
+  const listener = new Redis({ host: redis.host, port: redis.port });
+  const samples = new Samples(100_000);
+  try {
+    const id = await listener.client("ID");
+    await listener.call("CLIENT", "TRACKING", "ON", "REDIRECT", String(id), "BCAST", "PREFIX", "lat:");
+    let heardAt: number[] = [];
+    listener.on("message", () => heardAt.push(performance.now()));
+    await listener.subscribe("__redis__:invalidate");
+    const value = Buffer.alloc(32, 1);
+    const n = settings.quick ? 300 : 2_000;
+    for (let i = 0; i < n; i++) {
+      heardAt = [];
+      const started = performance.now();
+      await writer.set(`lat:k${i % 100}`, value);
+      const deadline = performance.now() + 2_000;
+      while (heardAt.length === 0 && performance.now() < deadline) await new Promise(setImmediate);
+      if (heardAt.length > 0) samples.add(heardAt[0]! - started);
+    }
+    const { p50, p99 } = samples.summary();
+    return { p50, p99, heard: samples.count / n };
+  } finally {
+    writer.disconnect();
+    listener.disconnect();
     await redis.stop();
   }
 }

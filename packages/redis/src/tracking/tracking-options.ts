@@ -11,7 +11,8 @@ export interface RedisTrackingOptions {
    * `"broadcast"`: Redis reports every change of a key under the tier's prefix (`BCAST PREFIX`),
    * read by this process or not. Costs Redis no per-key memory (one prefix entry per tracking
    * connection), and this process one message per change under the prefix.
-   * (`"default"` mode, which tracks only the keys this process read, is not offered yet.)
+   * (`"default"` mode, which tracks only the keys this process read, is not offered: the README
+   * says why, under "Why broadcast mode only".)
    * @default "broadcast"
    */
   mode?: "broadcast";
@@ -50,7 +51,7 @@ export function resolveTracking(
   if (value.mode !== undefined && value.mode !== "broadcast") {
     throw new CacheError(
       "INVALID_OPTION",
-      `\`tracking.mode\` must be "broadcast" (got ${JSON.stringify(value.mode)}); default-mode tracking is not offered yet`,
+      `\`tracking.mode\` must be "broadcast" (got ${JSON.stringify(value.mode)}); default-mode tracking is not offered (the @cachet/redis README, "Why broadcast mode only", says why)`,
       { tier },
     );
   }
