@@ -242,7 +242,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       "A writer cache inserts one of 100 keys at a time (sequential); the reader cache hears of it by " +
       "`tracking` (its `external_change` event) or by a `RedisBus` (`bus_received`). Latency from the " +
       "writer's `insert` call (its L2 write included) to the reader's event, on loopback, each on its own " +
-      "fresh `redis-server`. Floor: `raw-tracking`, a bare ioredis `SET` heard by a bare ioredis " +
+      "fresh `redis-server`; 2,000 writes measured after 4,000 unmeasured ones (the JIT warm-up a running service is past). Floor: `raw-tracking`, a bare ioredis `SET` heard by a bare ioredis " +
       "connection with `CLIENT TRACKING … BCAST` (no cache, no tier), the same loop.",
     target: "tracking p99 < 2 ms",
     libs: ["raw-tracking", "tracking", "pubsub", "streams"],
