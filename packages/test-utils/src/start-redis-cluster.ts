@@ -3,6 +3,7 @@ import { findFreePort } from "./free-port.js";
 import { requireRedisBinaries } from "./find-redis.js";
 import { RedisProcess } from "./redis-process.js";
 import { sendCommand } from "./resp.js";
+import type { RespReply } from "./resp.js";
 
 /** Options for {@link startRedisCluster}. */
 export interface StartRedisClusterOptions {
@@ -145,6 +146,11 @@ function externalCluster(urls: string): RedisClusterHandle {
   };
 }
 
+/** A scalar RESP reply as text (host names, ports, roles). */
+function text(reply: RespReply | undefined): string {
+  return typeof reply === "string" || typeof reply === "number" ? String(reply) : JSON.stringify(reply);
+}
+
 /** `host:port` of an address. */
 function addressOf(node: RedisNodeAddress): string {
   return `${node.host}:${node.port}`;
@@ -158,7 +164,7 @@ async function slotOwner(node: RedisNodeAddress, slot: number): Promise<string> 
     if (!Array.isArray(range)) continue;
     const [from, to, master] = range;
     if (typeof from === "number" && typeof to === "number" && from <= slot && slot <= to) {
-      if (Array.isArray(master)) return `${String(master[0])}:${String(master[1])}`;
+      if (Array.isArray(master)) return `${text(master[0])}:${text(master[1])}`;
     }
   }
   throw new Error(`no owner of slot ${slot} in ${addressOf(node)}'s CLUSTER SLOTS`);
@@ -167,7 +173,7 @@ async function slotOwner(node: RedisNodeAddress, slot: number): Promise<string> 
 /** `ROLE`'s first word: `"master"`, `"slave"`, or the error. */
 async function roleOf(node: RedisNodeAddress): Promise<string> {
   const role = await sendCommand(node.host, node.port, ["ROLE"], 500);
-  return Array.isArray(role) ? String(role[0]) : JSON.stringify(role);
+  return Array.isArray(role) ? text(role[0]) : JSON.stringify(role);
 }
 
 /** The first slot of each master's ranges in `CLUSTER SLOTS`, by `host:port`. */
@@ -176,7 +182,7 @@ async function firstSlots(node: RedisNodeAddress): Promise<Map<string, number>> 
   const first = new Map<string, number>();
   for (const range of Array.isArray(slots) ? slots : []) {
     if (!Array.isArray(range) || !Array.isArray(range[2])) continue;
-    const owner = `${String(range[2][0])}:${String(range[2][1])}`;
+    const owner = `${text(range[2][0])}:${text(range[2][1])}`;
     const from = Number(range[0]);
     if (!first.has(owner) || from < first.get(owner)!) first.set(owner, from);
   }
