@@ -26,6 +26,7 @@ const CLIENTS_5 = [
   "coherence/lock-and-streams",
   "coherence/node-redis",
   "tracking",
+  "tracking-failover",
 ];
 
 const projects = [

@@ -278,7 +278,7 @@ class IORedisAdapter implements RedisAdapter {
     return this.isCluster ? send().catch((error: unknown) => this.#afterRedirect(error, send)) : send();
   }
 
-  trackingNodes(): readonly TrackingNode[] {
+  trackingNodes(): readonly TrackingNode[] | Promise<readonly TrackingNode[]> {
     return ioredisTrackingNodes(this.#client, this.isCluster);
   }
 

@@ -178,7 +178,7 @@ class NodeRedisAdapter implements RedisAdapter {
     }
   }
 
-  trackingNodes(): readonly TrackingNode[] {
+  trackingNodes(): readonly TrackingNode[] | Promise<readonly TrackingNode[]> {
     return nodeRedisTrackingNodes(this.#client, this.#cluster);
   }
 

@@ -68,9 +68,11 @@ export interface RedisAdapter {
   runScript?(script: RedisScript, key: string | Buffer, args: readonly (string | Buffer)[]): Promise<unknown>;
   /**
    * The masters to open `CLIENT TRACKING` connections to (one per master of a Cluster), for the
-   * tier's `tracking` option. Optional: a tier whose adapter lacks it refuses `tracking`.
+   * tier's `tracking` option. Optional: a tier whose adapter lacks it refuses `tracking`. On a
+   * Cluster, asked at each topology check; a Promise when it asks the cluster (not the client's
+   * possibly stale slot map) who serves the slots now.
    */
-  trackingNodes?(): readonly TrackingNode[];
+  trackingNodes?(): readonly TrackingNode[] | Promise<readonly TrackingNode[]>;
   /** Closes the connection. The tier calls it only for a client it created. */
   close(): Promise<void>;
 }

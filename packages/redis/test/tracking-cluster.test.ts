@@ -12,9 +12,9 @@ import { clusterSlot } from "../src/cluster-slot.js";
 import { uniquePrefix } from "./fixtures/shared-cases.js";
 import { waitFor } from "./coherence/fixtures/wait.js";
 
-// `tracking` on a 3-master Cluster: one tracking connection per master. A master restart (the
-// local fixture has no replicas, so no failover) is a blind spell that is reported and ends by
-// itself. Runs on the current client majors only (the standalone suite covers 5 and 6).
+// `tracking` on a 3-master Cluster: one tracking connection per master. A master restart (this
+// cluster has no replicas; failover is in tracking-failover.test.ts) is a blind spell that is
+// reported and ends by itself. Runs on the current client majors only (the standalone suite covers 5 and 6).
 const EVICTION_BOUND = 1_000;
 
 describeRedis(

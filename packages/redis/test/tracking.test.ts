@@ -295,8 +295,8 @@ describeRedis(
       const adapter = await adapterFor("ioredis");
       const refusing: RedisAdapter = bind(
         Object.assign(Object.create(adapter) as RedisAdapter, {
-          trackingNodes: () =>
-            adapter.trackingNodes!().map((node) => ({
+          trackingNodes: async () =>
+            (await adapter.trackingNodes!()).map((node) => ({
               address: node.address,
               open: async () => {
                 const connection = await node.open();

@@ -3,6 +3,7 @@ export { startRedis } from "./start-redis.js";
 export type { RedisClientOptions, RedisHandle, StartRedisOptions } from "./start-redis.js";
 export { startRedisCluster } from "./start-redis-cluster.js";
 export type {
+  ClusterFailoverMode,
   RedisClusterHandle,
   RedisNodeAddress,
   StartRedisClusterOptions,

@@ -36,3 +36,41 @@ describeRedis(
   },
   true,
 );
+
+describeRedis(
+  "startRedisCluster with replicas",
+  () => {
+    let cluster: RedisClusterHandle;
+    beforeAll(async () => {
+      cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, own: true });
+    });
+    afterAll(async () => {
+      await cluster.stop();
+    });
+
+    const role = async (node: { host: string; port: number }) =>
+      (await sendCommand(node.host, node.port, ["ROLE"])) as unknown[];
+
+    it("gives each master one replica, in sync", async () => {
+      expect(cluster.replicas.map((r) => r.length)).toEqual([1, 1, 1]);
+      for (const [i, [replica]] of cluster.replicas.entries()) {
+        const [kind, , masterPort, state] = await role(replica!);
+        expect([kind, Number(masterPort), state]).toEqual(["slave", cluster.nodes[i]!.port, "connected"]);
+      }
+    });
+
+    it("failover() promotes the replica; the old master becomes its replica", async () => {
+      const promoted = await cluster.failover(0);
+      expect(promoted).toEqual(cluster.replicas[0]![0]);
+      expect((await role(promoted))[0]).toBe("master");
+      expect((await role(cluster.nodes[0]!))[0]).toBe("slave");
+    });
+
+    it("rejects a bad replicasPerMaster, naming it", async () => {
+      await expect(startRedisCluster({ own: true, replicasPerMaster: -1 })).rejects.toThrow(
+        /replicasPerMaster/,
+      );
+    });
+  },
+  true,
+);

@@ -12,6 +12,9 @@
  *   it turns false, and `everything`/`lost` is reported, as soon as one session is lost or the set
  *   of masters changes (failover, resharding to a new node), and back, with `watching`, once every
  *   master has a session again. A lost session is never resumed: a new one starts after a delay.
+ * - "Master" means a node that serves slots now, as the cluster itself says at each check: after a
+ *   failover the demoted node (now a replica) serves none, so its session is ended and does not
+ *   count, even though its connection is fine and the client's slot map may still name it.
  * - Keys are reported only while watching (an invalidation before the set-up completed changes
  *   nothing: the cache drops everything when watching starts).
  * - Never throws into the client's event emitters; listener errors are ignored.
@@ -23,8 +26,11 @@ import type { TrackingConnection, TrackingNode } from "./tracking-connection.js"
 /** What the tier gives its tracking. @internal */
 export interface RedisTrackingHost<K> {
   readonly tier: string;
-  /** The masters, read again at each check (a Cluster's change after failover or resharding). */
-  readonly nodes: () => readonly TrackingNode[];
+  /**
+   * The masters, read again at each check (a Cluster's change after failover or resharding). On a
+   * Cluster, a Promise: the slot owners as the cluster says now, not the client's slot map.
+   */
+  readonly nodes: () => readonly TrackingNode[] | Promise<readonly TrackingNode[]>;
   /** Turns a Redis key under the prefix into the cache's key; `undefined` for a key it cannot read. */
   readonly decodeKey: (redisKey: Buffer) => K | undefined;
   /** For Clusters: how often the set of masters is compared with the sessions, in ms. */
@@ -54,6 +60,8 @@ export class RedisTracking<K> implements ExternalChanges<K> {
   readonly #host: RedisTrackingHost<K>;
   #prefix: string | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
+  /** A check is waiting for the list of masters: a second one would only repeat it. */
+  #isChecking = false;
   #closed = false;
   /** Settles when tracking first works, or fails with a server that refuses it. */
   readonly ready: Promise<void>;
@@ -105,14 +113,34 @@ export class RedisTracking<K> implements ExternalChanges<K> {
 
   /** Brings the sessions in line with the current masters. */
   #reconcile(why: string): void {
-    if (this.#closed || this.#prefix === undefined) return;
-    let nodes: readonly TrackingNode[];
+    if (this.#closed || this.#prefix === undefined || this.#isChecking) return;
+    let nodes: readonly TrackingNode[] | Promise<readonly TrackingNode[]>;
     try {
       nodes = this.#host.nodes();
     } catch (error) {
       this.#host.report("could not list the Redis masters to track", error);
       return;
     }
+    if (!("then" in nodes)) {
+      this.#apply(nodes, why);
+      return;
+    }
+    this.#isChecking = true;
+    nodes.then(
+      (current) => {
+        this.#isChecking = false;
+        this.#apply(current, why);
+      },
+      (error: unknown) => {
+        // Routine while a node is down or a failover is under way; the next check asks again.
+        this.#isChecking = false;
+        this.#host.report("could not list the Redis masters to track", error);
+      },
+    );
+  }
+
+  #apply(nodes: readonly TrackingNode[], why: string): void {
+    if (this.#closed) return;
     const wanted = new Map(nodes.map((node) => [node.address, node]));
     let changed = false;
     for (const [address, session] of this.#sessions) {

@@ -68,36 +68,61 @@ interface IORedisTrackingClient {
 }
 
 /**
- * The masters of an ioredis `Redis` or `Cluster`. For a Cluster, the owners of the slots in the
- * client's slot map, not its pool of connections: ioredis drops a failed node from the pool while
- * its slots still point to it, and a master missing from the list would look tracked.
+ * The masters of an ioredis `Redis` or `Cluster`. For a Cluster, the owners of the slots after
+ * asking the cluster again (`refreshSlotsCache`, which tries the nodes in turn, each bounded by
+ * the client's `slotsRefreshTimeout`), not its pool of connections: ioredis drops a failed node
+ * from the pool while its slots still point to it, and a master missing from the list would look
+ * tracked; nor its slot map as it was: after a failover, with no traffic to redirect it, that map
+ * still names the demoted node, which a tracking connection would then watch in vain.
  */
-export function ioredisTrackingNodes(client: unknown, isCluster: boolean): readonly TrackingNode[] {
-  const address = (node: IORedisNode): string =>
-    `${node.options.host ?? "127.0.0.1"}:${node.options.port ?? 6379}`;
+export function ioredisTrackingNodes(
+  client: unknown,
+  isCluster: boolean,
+): readonly TrackingNode[] | Promise<readonly TrackingNode[]> {
   if (!isCluster) {
     const node = client as IORedisNode;
-    return [{ address: address(node), open: () => openIORedis(node, {}) }];
+    return [{ address: ioredisAddress(node), open: () => openIORedis(node, {}) }];
   }
   const cluster = client as {
     slots: readonly (readonly string[] | undefined)[];
     nodes(role: string): IORedisNode[];
+    refreshSlotsCache(callback: (error?: Error | null) => void): void;
   };
+  return new Promise((resolve, reject) => {
+    cluster.refreshSlotsCache((error) => {
+      if (error) reject(error);
+      else resolve(ioredisSlotOwners(cluster));
+    });
+  });
+}
+
+function ioredisAddress(node: IORedisNode): string {
+  return `${node.options.host ?? "127.0.0.1"}:${node.options.port ?? 6379}`;
+}
+
+function ioredisSlotOwners(cluster: {
+  slots: readonly (readonly string[] | undefined)[];
+  nodes(role: string): IORedisNode[];
+}): readonly TrackingNode[] {
   const owners = new Set<string>();
   for (const nodes of cluster.slots) if (nodes?.[0] !== undefined) owners.add(nodes[0]);
   const pool = cluster.nodes("all");
   return [...owners].map((owner) => ({
     address: owner,
     open: () => {
-      const same = pool.find((node) => address(node) === owner);
+      const same = pool.find((node) => ioredisAddress(node) === owner);
       if (same !== undefined) return openIORedis(same, {});
       const any = pool[0];
       if (any === undefined)
         return Promise.reject(new Error("the cluster client has no node to copy settings from"));
-      const colon = owner.lastIndexOf(":");
-      return openIORedis(any, { host: owner.slice(0, colon), port: Number(owner.slice(colon + 1)) });
+      return openIORedis(any, hostPort(owner));
     },
   }));
+}
+
+function hostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(":");
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
 }
 
 async function openIORedis(
@@ -161,8 +186,19 @@ interface NodeRedisMaster {
   readonly port?: number;
 }
 
-/** The masters of a node-redis client or cluster. */
-export function nodeRedisTrackingNodes(client: unknown, cluster: unknown): readonly TrackingNode[] {
+/** How long the cluster may take to answer `CLUSTER SLOTS` for a topology check. */
+const SLOTS_TIMEOUT = 1_000;
+
+/**
+ * The masters of a node-redis client or cluster. For a cluster, the owners of the slots as the
+ * cluster says now (`CLUSTER SLOTS` through the client, bounded by SLOTS_TIMEOUT), not the client's
+ * `masters`: node-redis rediscovers only on a redirect or an error, so after a failover with no
+ * traffic its list still names the demoted node, which a tracking connection would watch in vain.
+ */
+export function nodeRedisTrackingNodes(
+  client: unknown,
+  cluster: unknown,
+): readonly TrackingNode[] | Promise<readonly TrackingNode[]> {
   if (cluster === undefined) {
     const standalone = client as NodeRedisTrackingClient & {
       options?: { socket?: { host?: string; port?: number }; url?: string };
@@ -177,14 +213,56 @@ export function nodeRedisTrackingNodes(client: unknown, cluster: unknown): reado
   const typed = cluster as {
     masters: readonly NodeRedisMaster[];
     nodeClient(master: NodeRedisMaster): NodeRedisTrackingClient | Promise<NodeRedisTrackingClient>;
+    sendCommand(key: undefined, isReadonly: boolean, args: readonly string[]): Promise<unknown>;
   };
-  return typed.masters.map((master) => ({
-    address: master.address ?? `${master.host}:${master.port}`,
-    open: async () => openNodeRedis(await typed.nodeClient(master)),
-  }));
+  const known = (master: NodeRedisMaster): string => master.address ?? `${master.host}:${master.port}`;
+  return withTimeout(typed.sendCommand(undefined, true, ["CLUSTER", "SLOTS"]), SLOTS_TIMEOUT).then((reply) =>
+    slotOwners(reply).map((owner) => ({
+      address: owner,
+      open: async () => {
+        const same = typed.masters.find((master) => known(master) === owner);
+        if (same !== undefined) return openNodeRedis(await typed.nodeClient(same));
+        // A master the client has not rediscovered yet: its settings, another node's address.
+        const any = typed.masters[0];
+        if (any === undefined) throw new Error("the cluster client has no node to copy settings from");
+        return openNodeRedis(await typed.nodeClient(any), hostPort(owner));
+      },
+    })),
+  );
 }
 
-async function openNodeRedis(base: NodeRedisTrackingClient): Promise<TrackingConnection> {
+/** The `host:port` of each master in a `CLUSTER SLOTS` reply. */
+function slotOwners(reply: unknown): string[] {
+  if (!Array.isArray(reply)) throw new Error(`CLUSTER SLOTS answered ${String(reply)}`);
+  const owners = new Set<string>();
+  for (const range of reply as unknown[]) {
+    const master = Array.isArray(range) ? (range[2] as unknown) : undefined;
+    if (Array.isArray(master)) owners.add(`${String(master[0])}:${String(master[1])}`);
+  }
+  return [...owners];
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer to CLUSTER SLOTS within ${ms} ms`)), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+async function openNodeRedis(
+  base: NodeRedisTrackingClient,
+  at?: { host: string; port: number },
+): Promise<TrackingConnection> {
   const connection = base.duplicate({
     RESP: 2,
     // node-redis 6 refuses RESP2 with these on; node-redis 5 ignores unknown options.
@@ -192,7 +270,7 @@ async function openNodeRedis(base: NodeRedisTrackingClient): Promise<TrackingCon
     clientSideCache: undefined,
     emitInvalidate: undefined,
     name: NAME,
-    socket: { ...base.options?.socket, reconnectStrategy: false },
+    socket: { ...base.options?.socket, ...at, reconnectStrategy: false },
   });
   const lostListeners: ((reason: string) => void)[] = [];
   const lost = once((reason) => {
