@@ -473,7 +473,11 @@ describe("shared values", () => {
   });
 
   it("deep-freezes a value read from a lower tier (codec output) before sharing or promoting it", async () => {
-    type Decoded = { list: { a: number }[]; deep: { inner: { xs: number[] } }; map: Map<string, { v: number }> };
+    type Decoded = {
+      list: { a: number }[];
+      deep: { inner: { xs: number[] } };
+      map: Map<string, { v: number }>;
+    };
     const { cache, l2, clock } = twoTier<Decoded>();
     // What a codec hands back: fresh, unfrozen objects (JSON for the plain part, a Map beside it).
     const value = JSON.parse('{"list":[{"a":1},{"a":2}],"deep":{"inner":{"xs":[1,2]}}}') as Decoded;
