@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from "@jest/globals";
 import { ManualClock } from "@cachet/core";
-import { describeRedis, startRedis } from "@cachet/test-utils";
+import { describeRedis, sendCommand, startRedis } from "@cachet/test-utils";
 import type { RedisHandle } from "@cachet/test-utils";
 import { newDb, startApp } from "./fixtures/app.js";
 import type { Db, RunningApp } from "./fixtures/app.js";
@@ -31,11 +31,12 @@ describeRedis(`@cachet/nestjs on NestJS ${nestMajor()}, two instances over Redis
       let clock: ManualClock;
       let a: RunningApp;
       let b: RunningApp;
+      let run: string;
 
       beforeEach(async () => {
         db = newDb();
         clock = new ManualClock(Date.now());
-        const run = `nest:${process.pid}:${platform}:${++runCounter}`;
+        run = `nest:${process.pid}:${platform}:${++runCounter}`;
         const common = { platform, redisUrl: redis.url, run, db, clock };
         a = await startApp({ ...common, instance: "a" });
         b = await startApp({ ...common, instance: "b" });
@@ -132,6 +133,15 @@ describeRedis(`@cachet/nestjs on NestJS ${nestMajor()}, two instances over Redis
         expect(first.status).toBe(200);
         expect(first.headers["x-cache"]).toBe("MISS");
         expect(first.headers["cache-tag"]).toBeUndefined(); // tag headers are not sent to clients
+        // The engine stores a response after sending its body, and a Content-Length response is
+        // complete for the client once its bytes arrived: wait (bounded) for A's store write to
+        // land in Redis before asking B, or B may race it.
+        // (The tier escapes the prefix's colons in its Redis keys.)
+        const stored = `${run.replaceAll(":", "\\:")}:http://shop.example/pages/home`;
+        await waitUntil(async () => {
+          const keys = await sendCommand(redis.host, redis.port, ["KEYS", "*"], 1_000);
+          return Array.isArray(keys) && keys.some((k) => k === stored);
+        });
         const viaB = await send(`${b.url}/pages/home`, { headers: host });
         // With what each instance reported, so that a miss here says why (a failed L2 write, say).
         expect({ xCache: viaB.headers["x-cache"], a: a.problems, b: b.problems }).toEqual({
