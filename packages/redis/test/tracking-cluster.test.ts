@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { Cache } from "@cachet/core";
-import type { CacheEvent } from "@cachet/core";
 import { describeRedis, startRedis, startRedisCluster } from "@cachet/test-utils";
 import type { RedisClusterHandle } from "@cachet/test-utils";
 import { Redis } from "ioredis";
@@ -10,12 +8,12 @@ import { createCluster } from "redis";
 import { RedisTier } from "../src/index.js";
 import { clusterSlot } from "../src/cluster-slot.js";
 import { uniquePrefix } from "./fixtures/shared-cases.js";
+import { EVICTION_BOUND, trackedCache } from "./fixtures/tracked-cache.js";
 import { waitFor } from "./coherence/fixtures/wait.js";
 
 // `tracking` on a 3-master Cluster: one tracking connection per master. A master restart (this
 // cluster has no replicas; failover is in tracking-failover.test.ts) is a blind spell that is
 // reported and ends by itself. Runs on the current client majors only (the standalone suite covers 5 and 6).
-const EVICTION_BOUND = 1_000;
 
 describeRedis(
   "RedisTier tracking on a 3-master Redis Cluster",
@@ -59,25 +57,9 @@ describeRedis(
     async function harness(client: Cluster | ReturnType<typeof createCluster>) {
       const prefix = uniquePrefix("trkc");
       const tier = new RedisTier<string, string>({ client, prefix, tracking: { topologyCheck: 100 } });
-      const events: CacheEvent[] = [];
-      const cache = Cache.builder<string, string>()
-        .name("tracked")
-        .memory({ maxEntries: 100 })
-        .ttl("1h")
-        .fallback(Cache.builder<string, string>().storage(tier))
-        .onEvent((e) => events.push(e))
-        .build();
+      const tracked = trackedCache(tier);
       await tier.trackingReady();
-      const changes = () => events.filter((e) => e.type === "external_change").length;
-      /** Runs `write` and waits for the cache to hear of it; returns the delay. */
-      const outsideWrite = async (write: () => Promise<unknown>): Promise<number> => {
-        const count = changes();
-        await write();
-        const since = performance.now();
-        await waitFor(() => changes() > count, "the invalidation", EVICTION_BOUND * 5, 1);
-        return performance.now() - since;
-      };
-      return { prefix, tier, cache, events, outsideWrite };
+      return { prefix, tier, ...tracked };
     }
 
     describe.each([

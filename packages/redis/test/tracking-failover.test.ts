@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { Cache } from "@cachet/core";
-import type { CacheEvent } from "@cachet/core";
 import { describeRedis, startRedisCluster } from "@cachet/test-utils";
 import type { RedisClusterHandle, RedisNodeAddress } from "@cachet/test-utils";
 import { Cluster, Redis } from "ioredis";
@@ -8,6 +6,7 @@ import { createCluster } from "redis";
 import { RedisTier } from "../src/index.js";
 import { clusterSlot } from "../src/cluster-slot.js";
 import { uniquePrefix } from "./fixtures/shared-cases.js";
+import { EVICTION_BOUND, trackedCache } from "./fixtures/tracked-cache.js";
 import { waitFor } from "./coherence/fixtures/wait.js";
 
 // `tracking` across a failover on a 3-master Cluster with one replica per master. A failover
@@ -18,7 +17,6 @@ import { waitFor } from "./coherence/fixtures/wait.js";
 // Bounds: an outside write reaches the cache within EVICTION_BOUND (as in tracking.test.ts);
 // the topology check runs every TOPOLOGY_CHECK ms, so a failover is reported within
 // RESET_BOUND of the cluster agreeing on it, with no traffic from this process.
-const EVICTION_BOUND = 1_000;
 const TOPOLOGY_CHECK = 100;
 const RESET_BOUND = 3_000;
 
@@ -88,26 +86,10 @@ describeRedis(
         prefix,
         tracking: { topologyCheck: TOPOLOGY_CHECK },
       });
-      const events: CacheEvent[] = [];
-      const cache = Cache.builder<string, string>()
-        .name("tracked")
-        .memory({ maxEntries: 100 })
-        .ttl("1h")
-        .fallback(Cache.builder<string, string>().storage(tier))
-        .onEvent((e) => events.push(e))
-        .build();
+      const { cache, events, outsideWrite } = trackedCache(tier);
       await tier.trackingReady();
-      const changes = () => events.filter((e) => e.type === "external_change").length;
       const resets = (pattern: RegExp) =>
         events.filter((e) => e.type === "external_reset" && pattern.test(e.reason ?? "")).length;
-      /** Runs `write` and waits for the cache to hear of it; returns the delay. */
-      const outsideWrite = async (write: () => Promise<unknown>): Promise<number> => {
-        const count = changes();
-        await write();
-        const since = performance.now();
-        await waitFor(() => changes() > count, "the invalidation", EVICTION_BOUND * 5, 1);
-        return performance.now() - since;
-      };
       /** Puts `value` in L1 (through the tier, so its own invalidation has come back first). */
       const cached = async (key: string, value: string): Promise<void> => {
         await outsideWrite(() => cache.insert(key, value));

@@ -10,15 +10,14 @@ import { RedisTier, ioredisAdapter, nodeRedisAdapter } from "../src/index.js";
 import type { RedisAdapter, RedisTierEvent } from "../src/index.js";
 import { tierConformanceCases } from "@cachet/tier/testing";
 import { uniquePrefix } from "./fixtures/shared-cases.js";
+import { EVICTION_BOUND, trackedCache } from "./fixtures/tracked-cache.js";
 import { waitFor } from "./coherence/fixtures/wait.js";
 
 // `tracking`: Redis CLIENT TRACKING keeps a cache's L1 coherent with writes made outside it, with
 // no bus. Real redis-server, both clients; the jest projects run it on ioredis/redis 5 and 6.
 //
 // Bounds: an outside write must reach the cache (its `external_change` event) within
-// EVICTION_BOUND of the writer's reply. Measured on loopback: well under 5 ms; the bound is
-// generous for a loaded 2-core CI machine.
-const EVICTION_BOUND = 1_000;
+// EVICTION_BOUND of the writer's reply (fixtures/tracked-cache.ts).
 
 type ClientKind = "ioredis" | "node-redis";
 
@@ -29,6 +28,8 @@ interface Harness {
   tierEvents: RedisTierEvent[];
   /** How many reads reached Redis. */
   l2Reads(): number;
+  /** Runs `write`; resolves once the cache heard of it, with the delay (see `trackedCache`). */
+  outsideWrite(write: () => Promise<unknown>): Promise<number>;
 }
 
 describeRedis(
@@ -91,18 +92,11 @@ describeRedis(
         tracking: true,
         onEvent: (e) => tierEvents.push(e),
       });
-      const events: CacheEvent[] = [];
-      const cache = Cache.builder<string, string>()
-        .name("tracked")
-        .memory({ maxEntries: 100 })
-        .ttl("1h")
-        .fallback(Cache.builder<string, string>().storage(tier))
-        .onEvent((e) => events.push(e))
-        .build();
+      const { cache, events, outsideWrite } = trackedCache(tier);
       cleanup.push(() => cache.close());
       await tier.trackingReady();
       expect(tier.externalChanges?.isWatching).toBe(true);
-      return { cache, tier, events, tierEvents, l2Reads: () => reads };
+      return { cache, tier, events, tierEvents, l2Reads: () => reads, outsideWrite };
     }
 
     /**
@@ -111,28 +105,11 @@ describeRedis(
      * the copy is read back from Redis once that echo has arrived.
      */
     async function cachedInL1(h: Harness, key: string, value: string): Promise<void> {
-      await outsideWrite(h, () => h.cache.insert(key, value));
+      await h.outsideWrite(() => h.cache.insert(key, value));
       await h.cache.get(key);
       const reads = h.l2Reads();
       expect((await h.cache.get(key))?.value).toBe(value);
       expect(h.l2Reads()).toBe(reads);
-    }
-
-    /**
-     * Runs `write` and waits for the cache to hear of it (its next `external_change`); returns the
-     * delay from the write's reply to the event.
-     */
-    async function outsideWrite(h: Harness, write: () => Promise<unknown>): Promise<number> {
-      const count = h.events.filter((e) => e.type === "external_change").length;
-      await write();
-      const since = performance.now();
-      await waitFor(
-        () => h.events.filter((e) => e.type === "external_change").length > count,
-        "the invalidation",
-        EVICTION_BOUND * 5,
-        1,
-      );
-      return performance.now() - since;
     }
 
     describe.each<ClientKind>(["ioredis", "node-redis"])("%s: the kit's external-changes cases", (kind) => {
@@ -164,7 +141,7 @@ describeRedis(
         const key = h.tier.redisKey("k");
         const delays: number[] = [];
         const outside = async (write: () => Promise<unknown>): Promise<void> => {
-          delays.push(await outsideWrite(h, write));
+          delays.push(await h.outsideWrite(write));
         };
 
         await cachedInL1(h, "k", "v1");
@@ -204,9 +181,9 @@ describeRedis(
         const a = await harness(kind, prefix);
         const b = await harness(kind, prefix);
         await cachedInL1(a, "user", "alice v1");
-        expect(await outsideWrite(a, () => b.cache.insert("user", "alice v2"))).toBeLessThan(EVICTION_BOUND);
+        expect(await a.outsideWrite(() => b.cache.insert("user", "alice v2"))).toBeLessThan(EVICTION_BOUND);
         expect((await a.cache.get("user"))?.value).toBe("alice v2");
-        await outsideWrite(a, () => b.cache.invalidate("user"));
+        await a.outsideWrite(() => b.cache.invalidate("user"));
         expect(await a.cache.get("user")).toBeUndefined();
       });
 
@@ -242,7 +219,7 @@ describeRedis(
         expect(h.events.filter((e) => e.type === "external_reset").at(-1)?.reason).toMatch(/^watching:/);
         await cachedInL1(h, "k", "v4");
         // Not through the cache: only tracking tells it.
-        await outsideWrite(h, () => h.tier.insert("k", new CacheEntry("v5")));
+        await h.outsideWrite(() => h.tier.insert("k", new CacheEntry("v5")));
         expect((await h.cache.get("k"))?.value).toBe("v5");
       });
 
@@ -261,13 +238,13 @@ describeRedis(
             adapter,
           ),
         );
-        await outsideWrite(h, () => h.tier.insert("k", new CacheEntry("old")));
+        await h.outsideWrite(() => h.tier.insert("k", new CacheEntry("old")));
         hold = true;
         const read = h.cache.get("k"); // Redis answers "old"; the reply is held before the cache sees it
         await waitFor(() => held.length === 1, "the read's reply", 5_000, 1);
         hold = false;
         // Another writer; its invalidation arrives while the reply is held.
-        await outsideWrite(h, () => h.tier.insert("k", new CacheEntry("new")));
+        await h.outsideWrite(() => h.tier.insert("k", new CacheEntry("new")));
         held[0]!();
         expect((await read)?.value).toBe("old"); // the read began before the write
         expect((await h.cache.get("k"))?.value).toBe("new"); // but "old" never reached L1
@@ -287,7 +264,7 @@ describeRedis(
       await waitFor(async () => (await raw.ping().catch(() => "")) === "PONG", "raw to reconnect", 10_000);
       await h.tier.insert("k", new CacheEntry("v2")).catch(() => undefined);
       await waitFor(async () => (await h.cache.get("k"))?.value === "v2", "the new value", 5_000);
-      await outsideWrite(h, () => h.tier.insert("k", new CacheEntry("v3")));
+      await h.outsideWrite(() => h.tier.insert("k", new CacheEntry("v3")));
       expect((await h.cache.get("k"))?.value).toBe("v3");
     });
 
