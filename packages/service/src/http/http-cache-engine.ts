@@ -79,6 +79,11 @@ export class HttpCacheEngine implements RequestServer {
   readonly #heads: ServedHeads;
   /** One promise per key with an origin request in flight; waiters re-read the store when it settles. */
   readonly #inflight = new Map<string, Promise<void>>();
+  /**
+   * The key `answerSync` computed when it declined, for the `serve` call the adapter makes next with
+   * the same request object, so that a user's `keyOf` runs once per request. Cleared when read.
+   */
+  #declined: { readonly request: HttpRequestInfo; readonly key: string | undefined } | undefined;
 
   /** @throws CacheError `INVALID_OPTION` for an unknown or invalid option (the message names it). */
   constructor(options: HttpCacheOptions) {
@@ -111,7 +116,9 @@ export class HttpCacheEngine implements RequestServer {
     if (!options.methods.has(method)) {
       return this.#pass(request, origin, client, !SAFE_METHODS.has(method));
     }
-    const key = options.keyOf(request);
+    const declined = this.#declined;
+    this.#declined = undefined;
+    const key = declined?.request === request ? declined.key : options.keyOf(request);
     if (key === undefined) return this.#pass(request, origin, client, false);
     const rules = requestRules(request.header("cache-control"), options.directives);
     const hasAuthorization = options.isShared && request.header("authorization") !== undefined;
@@ -162,29 +169,37 @@ export class HttpCacheEngine implements RequestServer {
   answerSync(request: HttpRequestInfo, client: ClientWriter): boolean {
     const options = this.#options;
     if (!this.#variants.canReadSync || !options.methods.has(request.method)) return false;
+    this.#declined = undefined;
+    let key: string | undefined;
     let found: Found | undefined;
     let rules: RequestRules;
     try {
-      const key = options.keyOf(request);
-      if (key === undefined) return false;
+      key = options.keyOf(request);
+      if (key === undefined) return this.#decline(request, undefined);
       found = this.#variants.lookupSync(key, request);
-      if (found === undefined || found.stored.isCompressed) return false;
       rules = requestRules(request.header("cache-control"), options.directives);
     } catch {
+      // serve runs keyOf and the store read again, and reports what failed.
       return false;
     }
+    if (found === undefined || found.stored.isCompressed) return this.#decline(request, key);
     const stored = found.stored;
     if (
       options.isShared &&
       request.header("authorization") !== undefined &&
       !stored.isAuthorizedReuseAllowed
     ) {
-      return false;
+      return this.#decline(request, key);
     }
     const age = currentAge(stored, options.clock.now());
-    if (!isReusableFresh(stored, age, rules)) return false;
+    if (!isReusableFresh(stored, age, rules)) return this.#decline(request, key);
     this.#sendStored(request, client, stored, age, "HIT", stored.body);
     return true;
+  }
+
+  #decline(request: HttpRequestInfo, key: string | undefined): false {
+    this.#declined = { request, key };
+    return false;
   }
 
   /** Sends a stored response: whole, as a 304 to the client's validators, or as a single range. */

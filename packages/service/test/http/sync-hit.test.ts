@@ -213,6 +213,25 @@ describe("HTTP cache: synchronous hits on a store with getSync", () => {
     expect(h.errors).toEqual([]);
   });
 
+  it("runs keyOf once per request, also when the synchronous path declines", async () => {
+    const keyed: string[] = [];
+    const h = await start(cacheable(), {
+      keyOf: (request) => {
+        keyed.push(request.url);
+        return request.url.endsWith("/bypass") ? undefined : request.url;
+      },
+    });
+    await h.prime("/a");
+    expect(keyed).toHaveLength(1);
+    expect((await read(await h.get("/a"))).xCache).toBe("HIT");
+    expect(keyed).toHaveLength(2);
+    h.clock.advance(61_000);
+    await read(await h.get("/a"));
+    expect(keyed).toHaveLength(3);
+    await read(await h.get("/bypass"));
+    expect(keyed).toHaveLength(4);
+  });
+
   it("serves hits through the fetch and Fastify faces too", async () => {
     const clock = wholeSecondClock();
     const store = new SyncStore(clock);
