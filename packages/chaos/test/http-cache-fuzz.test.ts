@@ -36,6 +36,13 @@ class RecordingStore {
   }
 }
 
+/** The same store with `getSync`, so that fresh hits take the engine's synchronous path. */
+class SyncRecordingStore extends RecordingStore {
+  getSync(key: string): CacheEntry<HttpCacheValue> | undefined {
+    return this.map.get(key);
+  }
+}
+
 /**
  * Directive names of a Cache-Control value as RFC 9110 §5.6 reads it: elements separated by
  * commas outside quoted strings, each named by the token before `=`, `;` or whitespace.
@@ -135,8 +142,12 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
 const PATHS = ["/item?id=1", "/Item?id=1", "/item?id=1&x", "/other"];
 const LANGS = [undefined, "en", "fr"];
 
-async function runScenario(s: Scenario, mode: "standards" | "server"): Promise<RecordingStore> {
-  const store = new RecordingStore();
+async function runScenario(
+  s: Scenario,
+  mode: "standards" | "server",
+  read: "async" | "sync" = "async",
+): Promise<RecordingStore> {
+  const store = read === "sync" ? new SyncRecordingStore() : new RecordingStore();
   const clock = new ManualClock(1_700_000_000_000);
   const httpCache = createHttpCache({ cache: store, mode, shared: true, clock });
   const handler = httpCache.fetch(async (request) => {
@@ -164,13 +175,18 @@ async function runScenario(s: Scenario, mode: "standards" | "server"): Promise<R
   return store;
 }
 
-describe.each(["standards", "server"] as const)(
-  "createHttpCache (shared, %s mode) against random Cache-Control",
-  (mode) => {
+describe.each([
+  ["standards", "async"],
+  ["server", "async"],
+  ["standards", "sync"],
+  ["server", "sync"],
+] as const)(
+  "createHttpCache (shared, %s mode, %s store reads) against random Cache-Control",
+  (mode, read) => {
     it("never throws, never stores private or no-store responses, never serves another URL's body", async () => {
       await fc.assert(
         fc.asyncProperty(scenario, async (s) => {
-          const store = await runScenario(s, mode);
+          const store = await runScenario(s, mode, read);
           const names = directiveNames(s.cacheControl);
           const forbidden = names.has("private") || (names.has("no-store") && !names.has("must-understand"));
           if (forbidden) {

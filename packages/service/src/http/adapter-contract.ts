@@ -31,7 +31,11 @@ export type OriginCall = (changes: RequestChanges) => Promise<OriginResponse>;
 
 /** Where the cache writes the answer for the client. Adapters implement it. */
 export interface ClientWriter {
-  /** Sends a complete response in one go. */
+  /**
+   * Sends a complete response in one go. A frozen `headers` list may be sent again for later
+   * requests (the engine reuses one per stored response while its `Age` is unchanged), so an adapter
+   * may cache what it derives from a frozen list by identity.
+   */
   send(status: number, headers: HeaderPairs, body: Uint8Array | null): void;
   /** Starts a streamed response. */
   head(status: number, headers: HeaderPairs): void;
@@ -43,8 +47,14 @@ export interface ClientWriter {
   abort(error: unknown): void;
 }
 
-/** What an adapter needs from the engine: one call per request. */
+/** What an adapter needs from the engine: one call per request (two when the first declines). */
 export interface RequestServer {
+  /**
+   * Answers a request synchronously when the store allows it (a fresh hit on a store that reads
+   * without I/O). Returns false, having written nothing, otherwise: the adapter then calls `serve`.
+   * A throw means the client writer threw while sending.
+   */
+  answerSync(request: HttpRequestInfo, client: ClientWriter): boolean;
   /**
    * Answers one request: from the store, from the origin (storing the response), or both
    * (revalidation). Resolves when the client's response is complete; background revalidations may

@@ -33,6 +33,8 @@ export function defaultKeyOf(request: HttpRequestInfo): string {
   const schemeEnd = bare.indexOf("://");
   if (schemeEnd === -1) return bare;
   const pathStart = bare.indexOf("/", schemeEnd + 3);
+  // The common request is already in key form: return it as it is, without building a new string.
+  if (pathStart !== -1 && isCanonicalOrigin(bare, pathStart)) return bare;
   const scheme = bare.slice(0, schemeEnd).toLowerCase();
   let authority = (
     pathStart === -1 ? bare.slice(schemeEnd + 3) : bare.slice(schemeEnd + 3, pathStart)
@@ -44,6 +46,18 @@ export function defaultKeyOf(request: HttpRequestInfo): string {
     authority = authority.slice(0, authority.lastIndexOf(":"));
   }
   return `${scheme}://${authority}${pathStart === -1 ? "/" : bare.slice(pathStart)}`;
+}
+
+/** Whether `url` up to `end` (scheme and authority) has no upper-case letter and no default port. */
+function isCanonicalOrigin(url: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const code = url.charCodeAt(i);
+    if (code >= 65 && code <= 90) return false;
+  }
+  return !(
+    (url.startsWith("http://") && url.endsWith(":80", end)) ||
+    (url.startsWith("https://") && url.endsWith(":443", end))
+  );
 }
 
 /** `Accept-Encoding` as the sorted set of acceptable codings (`q=0` dropped): order carries no meaning. */

@@ -36,9 +36,19 @@ function toOrigin(response: Response): OriginResponse {
   return { status: response.status, headers, body: response.body as AsyncIterable<Uint8Array> | null };
 }
 
+/**
+ * `Headers` built from frozen lists, which the engine sends again. Never handed out: a `Response`
+ * copies the `Headers` it is given, so one instance can initialize many responses.
+ */
+const reusedHeaders = new WeakMap<HeaderPairs, Headers>();
+
 function toHeaders(pairs: HeaderPairs): Headers {
-  const headers = new Headers();
+  const isReused = Object.isFrozen(pairs);
+  let headers = isReused ? reusedHeaders.get(pairs) : undefined;
+  if (headers !== undefined) return headers;
+  headers = new Headers();
   for (const [name, value] of pairs) headers.append(name, value);
+  if (isReused) reusedHeaders.set(pairs, headers);
   return headers;
 }
 
@@ -121,9 +131,12 @@ export function cachedFetchHandler(engine: RequestServer, handler: FetchHandler)
   return (request: Request) =>
     new Promise<Response>((resolve, reject) => {
       const writer = new ResponseWriter(resolve, request.method.toUpperCase() === "HEAD");
+      const info = requestInfo(request);
+      // A fresh hit from an in-process store: answered here (a throw rejects the returned promise).
+      if (engine.answerSync(info, writer)) return;
       const origin = async (changes: RequestChanges): Promise<OriginResponse> =>
         toOrigin(await handler(originRequest(request, changes)));
-      engine.serve(requestInfo(request), origin, writer).catch((error: unknown) => {
+      engine.serve(info, origin, writer).catch((error: unknown) => {
         if (writer.isStarted) writer.abort(error);
         else reject(error instanceof Error ? error : new Error(String(error)));
       });

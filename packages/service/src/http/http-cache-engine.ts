@@ -35,6 +35,7 @@ import { resolveOptions } from "./resolve-options.js";
 import type { ResolvedOptions } from "./resolve-options.js";
 import { analyzeResponse, retention } from "./response-meta.js";
 import type { ResponseMeta } from "./response-meta.js";
+import { ServedHeads } from "./served-heads.js";
 import { storedFieldFilter, tagsInFields } from "./stored-fields.js";
 import type { HeaderPairs, StoredResponse } from "./stored-response.js";
 import { VariantStore } from "./variant-store.js";
@@ -50,6 +51,21 @@ interface Deferred {
   resolve(): void;
 }
 
+/** Whether the request's or the response's directives require a validation before reuse. */
+function isRevalidationForced(stored: StoredResponse, age: number, rules: RequestRules): boolean {
+  return (
+    rules.noCache ||
+    stored.isNoCache ||
+    (rules.maxAge !== undefined && age > rules.maxAge) ||
+    (rules.minFresh !== undefined && stored.freshFor - age < rules.minFresh)
+  );
+}
+
+/** Whether a stored response at `age` is fresh and may be reused without validation. */
+function isReusableFresh(stored: StoredResponse, age: number, rules: RequestRules): boolean {
+  return stored.freshFor > age && !isRevalidationForced(stored, age, rules);
+}
+
 function deferred(): Deferred {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -60,13 +76,20 @@ function deferred(): Deferred {
 export class HttpCacheEngine implements RequestServer {
   readonly #options: ResolvedOptions;
   readonly #variants: VariantStore;
+  readonly #heads: ServedHeads;
   /** One promise per key with an origin request in flight; waiters re-read the store when it settles. */
   readonly #inflight = new Map<string, Promise<void>>();
+  /**
+   * The key `answerSync` computed when it declined, for the `serve` call the adapter makes next with
+   * the same request object, so that a user's `keyOf` runs once per request. Cleared when read.
+   */
+  #declined: { readonly request: HttpRequestInfo; readonly key: string | undefined } | undefined;
 
   /** @throws CacheError `INVALID_OPTION` for an unknown or invalid option (the message names it). */
   constructor(options: HttpCacheOptions) {
     this.#options = resolveOptions(options);
     this.#variants = new VariantStore(this.#options.store, this.#options.clock, this.#options.onError);
+    this.#heads = new ServedHeads(this.#options.statusHeader);
   }
 
   /** Purges every stored response carrying one of `tags`. */
@@ -93,7 +116,9 @@ export class HttpCacheEngine implements RequestServer {
     if (!options.methods.has(method)) {
       return this.#pass(request, origin, client, !SAFE_METHODS.has(method));
     }
-    const key = options.keyOf(request);
+    const declined = this.#declined;
+    this.#declined = undefined;
+    const key = declined?.request === request ? declined.key : options.keyOf(request);
     if (key === undefined) return this.#pass(request, origin, client, false);
     const rules = requestRules(request.header("cache-control"), options.directives);
     const hasAuthorization = options.isShared && request.header("authorization") !== undefined;
@@ -105,11 +130,7 @@ export class HttpCacheEngine implements RequestServer {
         const stored = found.stored;
         const age = currentAge(stored, options.clock.now());
         const isFresh = stored.freshFor > age;
-        const isForced =
-          rules.noCache ||
-          stored.isNoCache ||
-          (rules.maxAge !== undefined && age > rules.maxAge) ||
-          (rules.minFresh !== undefined && stored.freshFor - age < rules.minFresh);
+        const isForced = isRevalidationForced(stored, age, rules);
         if (isFresh && !isForced) return this.#answer(request, client, stored, age, "HIT");
         const staleBy = age - stored.freshFor;
         if (!isFresh && !isForced && !stored.isMustRevalidate) {
@@ -139,47 +160,102 @@ export class HttpCacheEngine implements RequestServer {
     }
   }
 
+  /**
+   * Answers from the store without waiting, when the store reads synchronously (`getSync`) and holds
+   * a fresh, uncompressed response this request may reuse as it is: the common hit, with no promise
+   * and no origin call. Returns false when it did not answer, having written nothing; the adapter then
+   * calls {@link HttpCacheEngine.serve}, which decides everything again (and reports a store failure).
+   */
+  answerSync(request: HttpRequestInfo, client: ClientWriter): boolean {
+    const options = this.#options;
+    if (!this.#variants.canReadSync || !options.methods.has(request.method)) return false;
+    this.#declined = undefined;
+    let key: string | undefined;
+    let found: Found | undefined;
+    let rules: RequestRules;
+    try {
+      key = options.keyOf(request);
+      if (key === undefined) return this.#decline(request, undefined);
+      found = this.#variants.lookupSync(key, request);
+      rules = requestRules(request.header("cache-control"), options.directives);
+    } catch {
+      // serve runs keyOf and the store read again, and reports what failed.
+      return false;
+    }
+    if (found === undefined || found.stored.isCompressed) return this.#decline(request, key);
+    const stored = found.stored;
+    if (
+      options.isShared &&
+      request.header("authorization") !== undefined &&
+      !stored.isAuthorizedReuseAllowed
+    ) {
+      return this.#decline(request, key);
+    }
+    const age = currentAge(stored, options.clock.now());
+    if (!isReusableFresh(stored, age, rules)) return this.#decline(request, key);
+    this.#sendStored(request, client, stored, age, "HIT", stored.body);
+    return true;
+  }
+
+  #decline(request: HttpRequestInfo, key: string | undefined): false {
+    this.#declined = { request, key };
+    return false;
+  }
+
   /** Sends a stored response: whole, as a 304 to the client's validators, or as a single range. */
-  async #answer(
+  #answer(
     request: HttpRequestInfo,
     client: ClientWriter,
     stored: StoredResponse,
     age: number,
     status: CacheStatus,
   ): Promise<void> {
-    const headers: (readonly [string, string])[] = [];
-    const notModified = isNotModified(
-      request,
-      stored.etag,
-      stored.lastModified,
-      stored.headers,
-      stored.responseAt,
+    if (
+      !stored.isCompressed ||
+      request.method === "HEAD" ||
+      stored.bodyLength === 0 ||
+      isNotModified(request, stored.etag, stored.lastModified, stored.headers, stored.responseAt)
+    ) {
+      this.#sendStored(request, client, stored, age, status, stored.body);
+      return Promise.resolve();
+    }
+    return decompressBody(stored.body).then((body) =>
+      this.#sendStored(request, client, stored, age, status, body),
     );
-    if (notModified) {
+  }
+
+  /** {@link HttpCacheEngine.#answer} once the body is plain (`body` unused for a 304 or `HEAD`). */
+  #sendStored(
+    request: HttpRequestInfo,
+    client: ClientWriter,
+    stored: StoredResponse,
+    age: number,
+    status: CacheStatus,
+    body: Uint8Array,
+  ): void {
+    const statusHeader = this.#options.statusHeader;
+    if (isNotModified(request, stored.etag, stored.lastModified, stored.headers, stored.responseAt)) {
+      const headers: (readonly [string, string])[] = [];
       for (const pair of stored.headers) {
         if (NOT_MODIFIED_FIELDS.has(pair[0])) headers.push(pair);
       }
+      headers.push(["age", String(Math.floor(Math.max(0, age) / 1000))]);
+      if (statusHeader !== undefined) headers.push([statusHeader, status]);
+      return client.send(304, headers, null);
     }
-    const range = notModified ? undefined : byteRange(request, stored);
-    if (!notModified) {
-      for (const pair of stored.headers) if (pair[0] !== "content-length") headers.push(pair);
-      if (range !== undefined) {
-        headers.push(["content-range", `bytes ${range[0]}-${range[1] - 1}/${stored.bodyLength}`]);
-        headers.push(["content-length", String(range[1] - range[0])]);
-      } else if (stored.status !== 204) {
-        headers.push(["content-length", String(stored.bodyLength)]);
-      }
+    const hasBody = request.method !== "HEAD" && stored.bodyLength > 0;
+    const range = byteRange(request, stored);
+    if (range === undefined) {
+      // The common answer: one prepared list per stored value, reused while the age is unchanged.
+      return client.send(stored.status, this.#heads.of(stored, age, status), hasBody ? body : null);
     }
+    const headers: (readonly [string, string])[] = [];
+    for (const pair of stored.headers) if (pair[0] !== "content-length") headers.push(pair);
+    headers.push(["content-range", `bytes ${range[0]}-${range[1] - 1}/${stored.bodyLength}`]);
+    headers.push(["content-length", String(range[1] - range[0])]);
     headers.push(["age", String(Math.floor(Math.max(0, age) / 1000))]);
-    const statusHeader = this.#options.statusHeader;
     if (statusHeader !== undefined) headers.push([statusHeader, status]);
-    if (notModified) return client.send(304, headers, null);
-    let body: Uint8Array | null = null;
-    if (request.method !== "HEAD" && stored.bodyLength > 0) {
-      body = stored.isCompressed ? await decompressBody(stored.body) : stored.body;
-      if (range !== undefined) body = body.subarray(range[0], range[1]);
-    }
-    client.send(range === undefined ? stored.status : 206, headers, body);
+    client.send(206, headers, hasBody ? body.subarray(range[0], range[1]) : null);
   }
 
   #gatewayTimeout(client: ClientWriter): void {

@@ -17,7 +17,7 @@ export type NodeMiddleware = (
 
 // The engine writes to the socket through the prototype methods, bypassing the capture.
 const proto = ServerResponse.prototype as unknown as {
-  writeHead(this: ServerResponse, status: number, headers: OutgoingHttpHeaders): ServerResponse;
+  writeHead(this: ServerResponse, status: number, headers: OutgoingHttpHeaders | string[]): ServerResponse;
   write(this: ServerResponse, chunk: Uint8Array): boolean;
   end(this: ServerResponse, chunk?: Uint8Array): ServerResponse;
 };
@@ -25,28 +25,33 @@ const protoWriteHead = proto.writeHead; // eslint-disable-line @typescript-eslin
 const protoWrite = proto.write; // eslint-disable-line @typescript-eslint/unbound-method -- called with .call(res)
 const protoEnd = proto.end; // eslint-disable-line @typescript-eslint/unbound-method -- called with .call(res)
 
-function requestInfo(req: IncomingMessage): HttpRequestInfo {
+/** A request as the engine sees it; a class, so that `header` is one shared method, not a closure per request. */
+class NodeRequestInfo implements HttpRequestInfo {
+  readonly method: string;
+  readonly url: string;
   // What the client sent: applyChanges gives the origin a modified copy and leaves this object alone.
-  const headers: IncomingHttpHeaders = req.headers;
-  // Express and Connect strip the mount path from req.url; originalUrl keeps the full path.
-  const raw = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? "/";
-  let url: string;
-  if (raw.startsWith("http://") || raw.startsWith("https://")) {
-    url = raw;
-  } else {
-    const scheme = (req.socket as Partial<TLSSocket>).encrypted === true ? "https" : "http";
-    const authority = headers.host ?? (headers[":authority"] as string | undefined);
-    const host = authority ?? `${req.socket.localAddress ?? "localhost"}:${req.socket.localPort ?? 80}`;
-    url = `${scheme}://${host}${raw.startsWith("/") ? raw : `/${raw}`}`;
+  readonly #headers: IncomingHttpHeaders;
+
+  constructor(req: IncomingMessage) {
+    const headers = req.headers;
+    this.#headers = headers;
+    this.method = (req.method ?? "GET").toUpperCase();
+    // Express and Connect strip the mount path from req.url; originalUrl keeps the full path.
+    const raw = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? "/";
+    if (raw.startsWith("http://") || raw.startsWith("https://")) {
+      this.url = raw;
+    } else {
+      const scheme = (req.socket as Partial<TLSSocket>).encrypted === true ? "https" : "http";
+      const authority = headers.host ?? (headers[":authority"] as string | undefined);
+      const host = authority ?? `${req.socket.localAddress ?? "localhost"}:${req.socket.localPort ?? 80}`;
+      this.url = `${scheme}://${host}${raw.startsWith("/") ? raw : `/${raw}`}`;
+    }
   }
-  return {
-    method: (req.method ?? "GET").toUpperCase(),
-    url,
-    header(name) {
-      const value = headers[name];
-      return Array.isArray(value) ? value.join(", ") : value;
-    },
-  };
+
+  header(name: string): string | undefined {
+    const value = this.#headers[name];
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
 }
 
 function applyChanges(req: IncomingMessage, changes: RequestChanges): void {
@@ -70,19 +75,23 @@ function toPairs(headers: OutgoingHttpHeaders): [string, string][] {
   return pairs;
 }
 
-function toOutgoing(pairs: HeaderPairs): OutgoingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of pairs) {
-    const previous = out[name];
-    if (previous === undefined) out[name] = value;
-    else if (Array.isArray(previous)) previous.push(value);
-    else out[name] = [previous, value];
-  }
-  return out;
+/** Flat `[name, value, name, value, ...]` lists of frozen header lists, which the engine sends again. */
+const flatLists = new WeakMap<HeaderPairs, string[]>();
+
+/** The fields as the flat list `writeHead` takes; computed once per frozen list. */
+function toFlat(pairs: HeaderPairs): string[] {
+  const isReused = Object.isFrozen(pairs);
+  let flat = isReused ? flatLists.get(pairs) : undefined;
+  if (flat !== undefined) return flat;
+  flat = [];
+  for (const [name, value] of pairs) flat.push(name, value);
+  if (isReused) flatLists.set(pairs, flat);
+  return flat;
 }
 
 function clearHeaders(res: ServerResponse): void {
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  const names = res.getHeaderNames();
+  for (let i = 0; i < names.length; i++) res.removeHeader(names[i]!);
 }
 
 const HEADER_METHODS = [
@@ -324,8 +333,10 @@ class NodeWriter implements ClientWriter {
     this.isStarted = true;
     const res = this.#res;
     if (res.destroyed) return;
+    // Fields set before the middleware ran (Express's X-Powered-By) are not part of a cached answer.
     clearHeaders(res);
-    protoWriteHead.call(res, status, toOutgoing(headers));
+    // A flat list: node:http writes it as it is, in order, repeated names on lines of their own.
+    protoWriteHead.call(res, status, toFlat(headers));
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
@@ -355,14 +366,22 @@ class NodeWriter implements ClientWriter {
 /** Builds the node:http / Express / Connect face of an engine. */
 export function createNodeMiddleware(engine: RequestServer): NodeMiddleware {
   return (req, res, next) => {
+    const request = new NodeRequestInfo(req);
     const writer = new NodeWriter(res);
+    try {
+      // A fresh hit from an in-process store: answered here, with no promise.
+      if (engine.answerSync(request, writer)) return;
+    } catch (error) {
+      next(error);
+      return;
+    }
     let isOriginCalled = false;
     const origin = (changes: RequestChanges): Promise<OriginResponse> => {
       isOriginCalled = true;
       applyChanges(req, changes);
       return capture(req, res, next);
     };
-    engine.serve(requestInfo(req), origin, writer).catch((error: unknown) => {
+    engine.serve(request, origin, writer).catch((error: unknown) => {
       restore(res);
       if (!isOriginCalled) {
         next(error);

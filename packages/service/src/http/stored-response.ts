@@ -84,6 +84,12 @@ export type HttpCacheValue = StoredResponse | StoredVariants;
 export interface HttpCacheStore {
   /** Returns the live entry for `key`, or `undefined`. A rejection is treated as a miss. */
   get(key: string): Promise<CacheEntry<HttpCacheValue> | undefined>;
+  /**
+   * Optional synchronous read, for in-process stores that answer without I/O (a `MemoryTier` has
+   * it). When present, a fresh hit is answered without waiting for a promise. Same semantics as
+   * {@link HttpCacheStore.get}; after a throw the cache reads with `get` instead.
+   */
+  getSync?(key: string): CacheEntry<HttpCacheValue> | undefined;
   /** Stores `entry` under `key`. A rejection is reported and otherwise ignored. */
   insert(key: string, entry: CacheEntry<HttpCacheValue>): Promise<void>;
   /** Removes `key`. */

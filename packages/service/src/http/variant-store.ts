@@ -26,6 +26,15 @@ export interface Found {
   readonly primaryTtlLeft: number | undefined;
 }
 
+/** Where the variant for a request is stored, as its index selected it. */
+interface VariantAt {
+  readonly storeKey: string;
+  /** The request's normalized values of the index's fields. */
+  readonly values: readonly string[];
+  readonly index: StoredVariants;
+  readonly primaryTtlLeft: number | undefined;
+}
+
 /** A variants index and the time left on its entry. */
 export interface IndexAt {
   readonly index: StoredVariants;
@@ -37,17 +46,48 @@ export class VariantStore {
   readonly #store: HttpCacheStore;
   readonly #clock: Clock;
   readonly #onError: (error: unknown) => void;
+  readonly #getSync: ((key: string) => CacheEntry<HttpCacheValue> | undefined) | undefined;
 
   constructor(store: HttpCacheStore, clock: Clock, onError: (error: unknown) => void) {
     this.#store = store;
+    this.#getSync = typeof store.getSync === "function" ? store.getSync.bind(store) : undefined;
     this.#clock = clock;
     this.#onError = onError;
+  }
+
+  /** True when the store reads synchronously ({@link HttpCacheStore.getSync}), so {@link lookupSync} works. */
+  get canReadSync(): boolean {
+    return this.#getSync !== undefined;
   }
 
   /** The stored response for `request` under `key` (following the index when it varies), or `undefined`. */
   async lookup(key: string, request: HttpRequestInfo): Promise<Found | undefined> {
     const entry = await this.#get(key);
     if (entry === undefined) return undefined;
+    const selected = this.#select(key, entry, request);
+    if (selected === undefined || "stored" in selected) return selected;
+    return this.#variant(selected, await this.#get(selected.storeKey));
+  }
+
+  /**
+   * {@link lookup} without waiting, on a store with `getSync`. A store failure is thrown, not
+   * reported: the caller falls back to {@link lookup}, which reads again and reports it.
+   */
+  lookupSync(key: string, request: HttpRequestInfo): Found | undefined {
+    const getSync = this.#getSync!;
+    const entry = getSync(key);
+    if (entry === undefined) return undefined;
+    const selected = this.#select(key, entry, request);
+    if (selected === undefined || "stored" in selected) return selected;
+    return this.#variant(selected, getSync(selected.storeKey));
+  }
+
+  /** The response a primary entry holds for the request, or where its variant is stored. */
+  #select(
+    key: string,
+    entry: CacheEntry<HttpCacheValue>,
+    request: HttpRequestInfo,
+  ): Found | VariantAt | undefined {
     const value = entry.value;
     const primaryTtlLeft = this.#ttlLeft(entry);
     if (value.kind === "response") {
@@ -56,11 +96,19 @@ export class VariantStore {
         : undefined;
     }
     const values = value.fields.map((f) => normalizeVaryValue(f, request.header(f)));
-    const variantKey = variantKeyOf(key, value.generation, values);
-    const variant = await this.#get(variantKey);
+    return { storeKey: variantKeyOf(key, value.generation, values), values, index: value, primaryTtlLeft };
+  }
+
+  /** The variant read at `at.storeKey`, when it is a response for the same field values. */
+  #variant(at: VariantAt, variant: CacheEntry<HttpCacheValue> | undefined): Found | undefined {
     if (variant === undefined || variant.value.kind !== "response") return undefined;
-    if (!sameValues(variant.value.varyValues, values)) return undefined;
-    return { stored: variant.value, storeKey: variantKey, index: value, primaryTtlLeft };
+    if (!sameValues(variant.value.varyValues, at.values)) return undefined;
+    return {
+      stored: variant.value,
+      storeKey: at.storeKey,
+      index: at.index,
+      primaryTtlLeft: at.primaryTtlLeft,
+    };
   }
 
   /** The variants index under `key`, or `undefined` when there is none (or a plain response). */
