@@ -536,6 +536,12 @@ export class HttpCacheEngine implements RequestServer {
     let varyFields = fields;
     const isStored = storedFieldFilter(response.headers, this.#options);
     const kept = response.headers.filter((pair) => isStored(pair[0]));
+    // RFC 9110 §6.6.1: a recipient that caches a response without Date MUST add one with the time it
+    // was received, so a hit carries the response's own Date (and Age counts from it), not the time
+    // of the hit that a server stamps on an answer without Date.
+    if (headerValue(response.headers, "date") === undefined) {
+      kept.push(["date", new Date(exchange.responseAt).toUTCString()]);
+    }
     const tags = tagsInFields(response.headers, tagHeaders);
     if (tagsOf !== undefined) for (const tag of tagsOf(request, response)) tags.add(tag);
     const existing: IndexAt | undefined =

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ManualClock } from "@cachet/tier";
 import { MockCache } from "@cachet/tier/testing";
 import { createHttpCache } from "../../src/http/http-cache.js";
@@ -107,5 +109,81 @@ describe("stale-if-error (RFC 5861 §4)", () => {
     await get();
     clock.advance(80_000);
     expect(await get()).toMatchObject({ status: 503, body: "body 2" });
+  });
+});
+
+describe("Date on a stored response (RFC 9110 §6.6.1)", () => {
+  it("a response without Date is stored with the time it was received, and a hit carries that Date", async () => {
+    const clock = new ManualClock(T);
+    const store = new MockCache<string, HttpCacheValue>({ clock });
+    const cache = createHttpCache({ cache: store, clock, mode: "standards" });
+    const handler = cache.fetch(
+      async () => new Response("body", { headers: { "cache-control": "max-age=3600" } }),
+    );
+    const first = await handler(new Request("http://app.example/a"));
+    await first.text();
+    clock.advance(5_000);
+    const hit = await handler(new Request("http://app.example/a"));
+    expect(hit.headers.get("x-cache")).toBe("HIT");
+    expect(hit.headers.get("date")).toBe(new Date(T).toUTCString());
+    expect(hit.headers.get("age")).toBe("5");
+  });
+
+  it("an origin's own Date is kept as it is, not replaced", async () => {
+    const clock = new ManualClock(T);
+    const cache = createHttpCache({
+      cache: new MockCache<string, HttpCacheValue>({ clock }),
+      clock,
+      mode: "standards",
+    });
+    const date = new Date(T - 2_000).toUTCString();
+    const handler = cache.fetch(
+      async () => new Response("body", { headers: { "cache-control": "max-age=3600", date } }),
+    );
+    await (await handler(new Request("http://app.example/a"))).text();
+    clock.advance(7_000);
+    const hit = await handler(new Request("http://app.example/a"));
+    expect(hit.headers.get("x-cache")).toBe("HIT");
+    expect(hit.headers.get("date")).toBe(date);
+    expect(hit.headers.get("age")).toBe("9"); // 2 s old on arrival (apparent age), then 7 s stored
+  });
+
+  it("through node:http: the hit's Date is the stored one, not the one node stamps per answer", async () => {
+    const clock = new ManualClock(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    const cache = createHttpCache({
+      cache: new MockCache<string, HttpCacheValue>({ clock }),
+      clock,
+      mode: "standards",
+    });
+    const middleware = cache.middleware();
+    const server = createServer((req, res) =>
+      middleware(req, res, () => {
+        res.setHeader("cache-control", "max-age=3600");
+        res.end("body");
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/a`;
+      const miss = await fetch(url);
+      await miss.text();
+      expect(miss.headers.get("x-cache")).toBe("MISS");
+      clock.advance(3_000);
+      let hit = await fetch(url);
+      // The store write may end after the client has the whole miss: poll (bounded) for the hit.
+      for (let i = 0; hit.headers.get("x-cache") !== "HIT" && i < 100; i++) {
+        await hit.text();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        hit = await fetch(url);
+      }
+      await hit.text();
+      expect(hit.headers.get("x-cache")).toBe("HIT");
+      // One Date field, the stored one (a minute in the past by the cache's clock), not node's now.
+      expect(hit.headers.get("date")).toBe(new Date(clock.now() - 3_000).toUTCString());
+      expect(hit.headers.get("age")).toBe("3");
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
