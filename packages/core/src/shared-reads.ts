@@ -9,11 +9,12 @@ import type { CacheEntry, Clock } from "@cachet/tier";
 import type { CacheEmitter } from "./cache-emitter.js";
 import type { CacheCounters } from "./cache-stats.js";
 import { isNegative, newest, outEntry } from "./entry-helpers.js";
-import type { FenceTicket, KeyFences } from "./key-fences.js";
+import type { FenceTicket, KeyFence, KeyFences } from "./key-fences.js";
 import type { LoadCoordinator } from "./load-coordinator.js";
 import type { LoadPolicy } from "./load-policy.js";
-import type { TierRead, TierStack } from "./tier-stack.js";
+import type { TierReadSink, TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
+import type { VersionBook } from "./versioned-writes.js";
 
 /** @internal */
 export class SharedReads<K, V> {
@@ -85,8 +86,9 @@ export class SharedReads<K, V> {
    * Reads below L1 and answers from what was found. `shared`: the read is in the table of reads in
    * flight, and leaves it when it settles; it is still the key's entry exactly when its fence ticket
    * is current (every `forget` comes with a fence bump: the key was rewritten, and a newer read can
-   * only have entered the table after one). A `then` rather than an `async` frame: this runs on every
-   * L1 miss, and the table is always left in a callback, so after `read` has entered it.
+   * only have entered the table after one). One {@link BelowRead} is the request, the fence ticket
+   * and the continuation: the stack answers it in the tier call's own `then` (see
+   * `TierStack.readThen`), and the table is always left there, so after `read` has entered it.
    */
   #readBelow(
     key: K,
@@ -94,51 +96,53 @@ export class SharedReads<K, V> {
     l1Stale: CacheEntry<V> | undefined,
     shared: boolean,
   ): Promise<CacheEntry<V> | undefined> {
-    const ticket = this.#fences.acquire(key);
-    let below: Promise<TierRead<V>>;
+    const below = new BelowRead(this, key, this.#fences.enter(key), from, l1Stale, shared);
     try {
       // A versioned read only where a promotion may follow into a tier with conditional writes.
       const versioned = this.#stack.versioned;
-      const versions = versioned.promotable ? versioned.book() : undefined;
-      below = this.#stack.readFrom(key, { from, operation: "get", ticket, versions });
+      if (versioned.promotable) below.versions = versioned.book();
+      return this.#stack.readThen(key, below);
     } catch (error) {
-      below = Promise.reject(error);
+      return Promise.resolve().then(() => below.failed(error));
     }
-    return below.then(
-      (found) => {
-        try {
-          return this.#answer(key, found, l1Stale);
-        } finally {
-          this.#leave(key, ticket, shared);
-        }
-      },
-      (error: unknown) => {
-        this.#leave(key, ticket, shared);
-        throw error;
-      },
-    );
+  }
+
+  /** What a read below L1 found, once: the answer, and the table and fence left. @internal */
+  answer(
+    read: BelowRead<K, V>,
+    entry: CacheEntry<V> | undefined,
+    index: number,
+    stale: CacheEntry<V> | undefined,
+  ): Answer<V> {
+    try {
+      return this.#answer(read.key, entry, index, stale, read.l1Stale);
+    } finally {
+      this.#leave(read);
+    }
+  }
+
+  /** A read below L1 failed: the table and fence are left, and the error rethrown. @internal */
+  fail(read: BelowRead<K, V>, error: unknown): never {
+    this.#leave(read);
+    throw error;
   }
 
   /** The entry the read found, a stale one within stale-while-revalidate, or a miss. */
   #answer(
     key: K,
-    found: TierRead<V>,
+    entry: CacheEntry<V> | undefined,
+    index: number,
+    foundStale: CacheEntry<V> | undefined,
     l1Stale: CacheEntry<V> | undefined,
-  ): CacheEntry<V> | undefined | Promise<CacheEntry<V> | undefined> {
+  ): Answer<V> {
     const now = this.#clock.now();
-    if (found.entry !== undefined) {
+    if (entry !== undefined) {
       this.#counters.hits++;
-      if (this.#refreshes)
-        this.#loads.refreshIfDue(key, {
-          entry: found.entry,
-          index: found.index,
-          now,
-          policy: this.#policy,
-        });
-      return isNegative(found.entry) ? undefined : outEntry(found.entry, this.#valueMode);
+      if (this.#refreshes) this.#loads.refreshIfDue(key, { entry, index, now, policy: this.#policy });
+      return isNegative(entry) ? undefined : outEntry(entry, this.#valueMode);
     }
     this.#counters.misses++;
-    const stale = newest(l1Stale, found.stale);
+    const stale = newest(l1Stale, foundStale);
     const swr = this.#policy.swr;
     if (stale !== undefined && !isNegative(stale) && swr > 0 && now < stale.expiresAt! + swr) {
       return this.#loads.serveStale(stale, key, "get");
@@ -147,8 +151,43 @@ export class SharedReads<K, V> {
     return undefined;
   }
 
-  #leave(key: K, ticket: FenceTicket<K>, shared: boolean): void {
-    if (shared && this.#fences.isCurrent(ticket)) this.#reads.delete(key);
-    this.#fences.release(ticket);
+  #leave(read: BelowRead<K, V>): void {
+    if (read.shared && this.#fences.isCurrent(read)) this.#reads.delete(read.key);
+    this.#fences.release(read);
+  }
+}
+
+type Answer<V> = CacheEntry<V> | undefined | Promise<CacheEntry<V> | undefined>;
+
+/**
+ * One read below L1: what the stack is asked, the fence ticket its promotion is fenced by (it is its
+ * own ticket: `fence` held from `KeyFences.enter`, `generation` read at once), and where the
+ * outcome goes. One object per L1 miss where there were three (ticket, request, closures).
+ */
+class BelowRead<K, V> implements TierReadSink<K, V, Answer<V>>, FenceTicket<K> {
+  readonly operation = "get" as const;
+  readonly ticket: FenceTicket<K> = this;
+  readonly generation: number;
+  versions: VersionBook | undefined = undefined;
+  readonly #reads: SharedReads<K, V>;
+
+  constructor(
+    reads: SharedReads<K, V>,
+    readonly key: K,
+    readonly fence: KeyFence,
+    readonly from: number,
+    readonly l1Stale: CacheEntry<V> | undefined,
+    readonly shared: boolean,
+  ) {
+    this.#reads = reads;
+    this.generation = fence.generation;
+  }
+
+  found(entry: CacheEntry<V> | undefined, index: number, stale: CacheEntry<V> | undefined): Answer<V> {
+    return this.#reads.answer(this, entry, index, stale);
+  }
+
+  failed(error: unknown): never {
+    return this.#reads.fail(this, error);
   }
 }

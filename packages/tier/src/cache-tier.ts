@@ -55,6 +55,15 @@ export interface CacheTier<K, V> {
   getSync?(key: K): CacheEntry<V> | undefined;
 
   /**
+   * Synchronous write, for in-process tiers that store without I/O: same semantics as
+   * {@link CacheTier.insert}, but done when it returns, and a failure is thrown (a `CacheError`)
+   * instead of rejected. Optional, and only ever used together with {@link CacheTier.getSync}: the
+   * core back-fills such a tier with it after every hit below it (a promotion), so that a back-fill
+   * costs no promise. A tier without it is back-filled with `insert`.
+   */
+  insertSync?(key: K, entry: CacheEntry<V>): void;
+
+  /**
    * Approximate number of entries. It may over-count entries that have expired but were not yet
    * evicted, and on a shared backend it may count other instances' entries under the same prefix.
    */
