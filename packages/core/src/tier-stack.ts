@@ -45,6 +45,9 @@ export interface TierRead<V> {
   readonly stale: CacheEntry<V> | undefined;
 }
 
+/** Placeholder where the fused read served an entry without a {@link TierRead}. */
+const NO_READ: TierRead<never> = { entry: undefined, index: -1, stale: undefined };
+
 /** What {@link TierStack.readFrom} is asked: the first tier, the operation, the caller's fence ticket. */
 export interface TierReadRequest<K> {
   readonly from: number;
@@ -161,7 +164,6 @@ export class TierStack<K, V> {
     const i = sink.from;
     const slot = this.slots[i];
     const guard = this.#guard;
-    let reading: Promise<CacheEntry<V> | undefined>;
     try {
       if (
         slot === undefined ||
@@ -177,19 +179,33 @@ export class TierStack<K, V> {
           skipped.then((entry) => this.#found(key, sink, i, undefined, entry)),
           sink,
         );
+    } catch (error) {
+      return this.#settle(Promise.reject(error), sink);
+    }
+    let reading: Promise<CacheEntry<V> | undefined>;
+    try {
       reading = slot.tier.get(key);
     } catch (error) {
+      // A tier that throws instead of rejecting failed like one that rejects (breaker, policy).
       reading = Promise.reject(error);
     }
     return reading.then(
       (entry) => {
+        // `sink` is called outside the `try`: it leaves its fence exactly once, answer or failure.
         let found: TierRead<V> | Promise<TierRead<V>>;
+        let served: CacheEntry<V> | undefined;
         try {
-          guard.readSucceeded(slot!, i);
-          found = this.#found(key, sink, i, undefined, entry);
+          guard.readSucceeded(slot, i);
+          if (entry !== undefined && entry.tags.length === 0) {
+            // The common hit, without a `TierRead` in between (as `#found` then `#fresh`).
+            const now = this.#clock.now();
+            if (!entry.isExpiredAt(now)) served = this.#serve(key, sink, i, entry, now);
+          }
+          found = served === undefined ? this.#found(key, sink, i, undefined, entry) : NO_READ;
         } catch (thrown) {
           return sink.failed(thrown);
         }
+        if (served !== undefined) return sink.found(served, i, undefined);
         return found instanceof Promise
           ? this.#settle(found, sink)
           : sink.found(found.entry, found.index, found.stale);
@@ -197,7 +213,7 @@ export class TierStack<K, V> {
       (error: unknown) => {
         let found: TierRead<V> | Promise<TierRead<V>>;
         try {
-          guard.readFailed(error, slot!, i, key, sink.operation);
+          guard.readFailed(error, slot, i, key, sink.operation);
           found = this.#found(key, sink, i, undefined, undefined);
         } catch (thrown) {
           return sink.failed(thrown);
@@ -289,25 +305,28 @@ export class TierStack<K, V> {
     entry: CacheEntry<V>,
     now: number,
   ): TierRead<V> | Promise<TierRead<V>> {
+    if (!entry.isExpiredAt(now)) return { entry: this.#serve(key, read, i, entry, now), index: i, stale };
+    this.#counters.tiers[i]!.misses++;
+    if (this.#emitter.observed()) this.#emitter.emit("expired", read.operation, key, this.slots[i]!.name);
+    return this.#readTier(key, read, i + 1, newest(stale, entry));
+  }
+
+  /** A fresh entry from tier `i`: counted, shared, promoted; what the caller is handed. */
+  #serve(key: K, read: TierReadRequest<K>, i: number, entry: CacheEntry<V>, now: number): CacheEntry<V> {
     const { operation } = read;
     const emitter = this.#emitter;
     const slot = this.slots[i]!;
-    if (!entry.isExpiredAt(now)) {
-      this.#counters.tiers[i]!.hits++;
-      if (emitter.observed()) emitter.emit("hit", operation, key, slot.name);
-      let shared = shareEntry(entry, this.#valueMode);
-      if (i > 0) this.promote(key, shared, i, read.ticket, now, operation, read.versions);
-      if (isKeptByFailSafe(shared)) {
-        // Kept by fail-safe past its ttl: it reads as stale, whichever tier holds it.
-        this.#counters.staleServed++;
-        if (emitter.observed()) emitter.emit("stale_served", operation, key, slot.name);
-        shared = asStale(shared);
-      }
-      return { entry: shared, index: i, stale };
+    this.#counters.tiers[i]!.hits++;
+    if (emitter.observed()) emitter.emit("hit", operation, key, slot.name);
+    let shared = shareEntry(entry, this.#valueMode);
+    if (i > 0) this.promote(key, shared, i, read.ticket, now, operation, read.versions);
+    if (isKeptByFailSafe(shared)) {
+      // Kept by fail-safe past its ttl: it reads as stale, whichever tier holds it.
+      this.#counters.staleServed++;
+      if (emitter.observed()) emitter.emit("stale_served", operation, key, slot.name);
+      shared = asStale(shared);
     }
-    this.#counters.tiers[i]!.misses++;
-    if (emitter.observed()) emitter.emit("expired", operation, key, slot.name);
-    return this.#readTier(key, read, i + 1, newest(stale, entry));
+    return shared;
   }
 
   #missed(i: number, operation: CacheOperationName, key: K): void {

@@ -1,7 +1,9 @@
-interface Pending {
-  readonly deadline: number;
-  readonly reject: (error: Error) => void;
+/** A call the sweeper tracks: it sets `deadline`, and calls `expire` if the call is still tracked then. */
+export interface Deadlined {
+  deadline: number;
   readonly operation: string;
+  /** The call did not settle in time: it must reject with `error` (the tier's `TIMEOUT`). */
+  expire(error: Error): void;
 }
 
 /**
@@ -18,7 +20,7 @@ export class DeadlineSweeper {
   readonly #timeoutError: (operation: string) => Error;
   readonly #period: number;
   readonly #sweepsPerTimeout: number;
-  readonly #pending = new Set<Pending>();
+  readonly #pending = new Set<Deadlined>();
   #sweeps = 0;
   #timer: NodeJS.Timeout | undefined;
 
@@ -28,20 +30,22 @@ export class DeadlineSweeper {
     this.#sweepsPerTimeout = Math.ceil(timeout / this.#period);
   }
 
-  /** Tracks a call; `reject` gets the timeout error if the call is still tracked at its deadline. */
-  add(reject: (error: Error) => void, operation: string): Pending {
+  /**
+   * Tracks a call (the call's own object: no entry is allocated per call); its `expire` gets the
+   * timeout error if it is still tracked at its deadline.
+   */
+  add(entry: Deadlined): void {
     // +1: the first sweep may come at any point of the current period.
-    const entry: Pending = { deadline: this.#sweeps + this.#sweepsPerTimeout + 1, reject, operation };
+    entry.deadline = this.#sweeps + this.#sweepsPerTimeout + 1;
     this.#pending.add(entry);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#sweep(), this.#period);
       this.#timer.unref();
     }
-    return entry;
   }
 
   /** Stops tracking a call that settled. */
-  delete(entry: Pending): void {
+  delete(entry: Deadlined): void {
     this.#pending.delete(entry);
   }
 
@@ -50,7 +54,7 @@ export class DeadlineSweeper {
     for (const entry of this.#pending) {
       if (entry.deadline > now) break;
       this.#pending.delete(entry);
-      entry.reject(this.#timeoutError(entry.operation));
+      entry.expire(this.#timeoutError(entry.operation));
     }
     if (this.#pending.size === 0) {
       clearInterval(this.#timer);

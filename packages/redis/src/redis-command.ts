@@ -1,0 +1,88 @@
+/**
+ * One Redis command in flight under the tier's `commandTimeout`: the promise the caller gets, its
+ * deadline, and the mapping of the reply (decoding) before the caller sees it.
+ *
+ * Why an object rather than closures: this runs for every Redis read. A `new Promise` with an
+ * executor closure, a deadline entry, and closures capturing the command's key and mapping were
+ * most of the tier's own bytes per read (`packages/bench/PROFILE.md`). Here the promise's executor
+ * is one module-level function, the command is its own deadline entry, and the mapping and its
+ * argument (the Redis key) are fields, so a read allocates the promise, this object and the two
+ * reactions on the adapter's promise.
+ *
+ * Invariant: the caller's promise settles exactly once, with the mapped reply, the wrapped error,
+ * or the sweeper's `TIMEOUT`, whichever comes first (a promise ignores later settlements), and the
+ * command leaves the sweeper when the adapter answers.
+ */
+import type { Deadlined, DeadlineSweeper } from "./deadline-sweeper.js";
+
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+
+/** The promise executor of every command: hands its settle functions to the constructor below. */
+function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/** Maps a reply (may throw: the caller gets the error wrapped); `arg` is the command's own. */
+export type ReplyMap<T, R, A> = (value: T, arg: A) => R;
+
+/** @internal */
+export class RedisCommand<T, R, A> implements Deadlined {
+  deadline = 0;
+  readonly operation: string;
+  readonly promise: Promise<R>;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #map: ReplyMap<T, R, A> | undefined;
+  readonly #arg: A;
+  readonly #wrap: (operation: string, error: unknown) => Error;
+  readonly #deadlines: DeadlineSweeper;
+
+  constructor(
+    operation: string,
+    map: ReplyMap<T, R, A> | undefined,
+    arg: A,
+    wrap: (operation: string, error: unknown) => Error,
+    deadlines: DeadlineSweeper,
+  ) {
+    this.operation = operation;
+    this.promise = new Promise<R>(
+      capture as (resolve: (value: R) => void, reject: (error: unknown) => void) => void,
+    );
+    this.#resolve = capturedResolve!;
+    this.#reject = capturedReject!;
+    capturedResolve = capturedReject = undefined;
+    this.#map = map;
+    this.#arg = arg;
+    this.#wrap = wrap;
+    this.#deadlines = deadlines;
+    deadlines.add(this);
+  }
+
+  /** The adapter answered. */
+  settle(value: T): void {
+    this.#deadlines.delete(this);
+    const map = this.#map;
+    if (map === undefined) {
+      this.#resolve(value);
+      return;
+    }
+    try {
+      this.#resolve(map(value, this.#arg));
+    } catch (error) {
+      this.#reject(this.#wrap(this.operation, error));
+    }
+  }
+
+  /** The adapter failed (or the command could not start). */
+  fail(error: unknown): void {
+    this.#deadlines.delete(this);
+    this.#reject(this.#wrap(this.operation, error));
+  }
+
+  /** From the sweeper: the command outlived `commandTimeout`. */
+  expire(error: Error): void {
+    this.#reject(error);
+  }
+}
