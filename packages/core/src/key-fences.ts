@@ -19,6 +19,12 @@
 export interface KeyFence {
   refs: number;
   generation: number;
+  /**
+   * The key's shared read in flight (`shared-reads.ts`), kept here rather than in a second map:
+   * that read holds a ticket on this fence until it leaves, so the fence outlives it, and an L1
+   * miss costs one map entry instead of two. Only `SharedReads` reads or writes it.
+   */
+  sharedRead: unknown;
 }
 
 /**
@@ -51,7 +57,7 @@ export class KeyFences<K> {
   enter(key: K): KeyFence {
     let fence = this.#fences.get(key);
     if (fence === undefined) {
-      fence = { refs: 0, generation: 0 };
+      fence = { refs: 0, generation: 0, sharedRead: undefined };
       this.#fences.set(key, fence);
     }
     fence.refs++;
@@ -61,6 +67,11 @@ export class KeyFences<K> {
   release(ticket: FenceTicket<K>): void {
     if (--ticket.fence.refs === 0 && this.#fences.get(ticket.key) === ticket.fence)
       this.#fences.delete(ticket.key);
+  }
+
+  /** The key's fence, when some ticket holds one. */
+  peek(key: K): KeyFence | undefined {
+    return this.#fences.get(key);
   }
 
   /** True when nothing rewrote the key since the ticket was taken, and the cache is open. */

@@ -2,7 +2,7 @@
  * `get` after an L1 miss: a read down the lower tiers, shared by every concurrent `get` of the
  * same key (with stampede protection on), serving a stale entry within stale-while-revalidate.
  *
- * Owns the table of reads in flight. It must never run a loader (a `get` has none; a due refresh
+ * Owns the table of reads in flight (a slot on each key's fence, see `key-fences.ts`). It must never run a loader (a `get` has none; a due refresh
  * is handed to the load coordinator) and never hand a clone-mode caller the shared entry.
  */
 import type { CacheEntry, Clock } from "@cachet/tier";
@@ -18,7 +18,6 @@ import type { VersionBook } from "./versioned-writes.js";
 
 /** @internal */
 export class SharedReads<K, V> {
-  readonly #reads = new Map<K, Promise<CacheEntry<V> | undefined>>();
   readonly #stack: TierStack<K, V>;
   readonly #loads: LoadCoordinator<K, V>;
   readonly #fences: KeyFences<K>;
@@ -57,54 +56,54 @@ export class SharedReads<K, V> {
 
   /** Reads tiers `from..n` for `key`; `l1Stale` is L1's expired entry, a stale candidate. */
   read(key: K, from: number, l1Stale: CacheEntry<V> | undefined): Promise<CacheEntry<V> | undefined> {
-    if (!this.#stampede) return this.#readBelow(key, from, l1Stale, false);
-    const existing = this.#reads.get(key);
-    if (existing !== undefined) {
+    if (!this.#stampede) return this.#readBelow(key, from, l1Stale, false).promise;
+    const fence = this.#fences.peek(key);
+    const existing = fence?.sharedRead as BelowRead<K, V> | undefined;
+    // Joined only while current: a rewrite of the key (which bumps its fence) ends the sharing.
+    if (existing !== undefined && existing.generation === fence!.generation) {
       this.#counters.coalesced++;
       if (this.#emitter.observed()) this.#emitter.emit("coalesced", "get", key, undefined);
       return this.#valueMode === "clone"
-        ? existing.then((entry) => entry && outEntry(entry, "clone"))
-        : existing;
+        ? existing.promise.then((entry) => entry && outEntry(entry, "clone"))
+        : existing.promise;
     }
-    // `#readBelow` leaves the table in its own callback, always after this `set` (no extra `then`
-    // on the read: one promise and one closure less per L1 miss).
-    const read = this.#readBelow(key, from, l1Stale, true);
-    this.#reads.set(key, read);
-    return read;
+    return this.#readBelow(key, from, l1Stale, true).promise;
   }
 
   /** The key was rewritten: later gets must not join a read that started before. */
   forget(key: K): void {
-    this.#reads.delete(key);
-  }
-
-  forgetAll(): void {
-    this.#reads.clear();
+    const fence = this.#fences.peek(key);
+    if (fence !== undefined) fence.sharedRead = undefined;
   }
 
   /**
-   * Reads below L1 and answers from what was found. `shared`: the read is in the table of reads in
-   * flight, and leaves it when it settles; it is still the key's entry exactly when its fence ticket
-   * is current (every `forget` comes with a fence bump: the key was rewritten, and a newer read can
-   * only have entered the table after one). One {@link BelowRead} is the request, the fence ticket
-   * and the continuation: the stack answers it in the tier call's own `then` (see
-   * `TierStack.readThen`), and the table is always left there, so after `read` has entered it.
+   * Every key was rewritten. Nothing to walk: this always comes with `KeyFences.bumpAll` (see
+   * `L1Coherence.fenceAll`), and a read whose generation is behind its fence's is never joined.
    */
-  #readBelow(
-    key: K,
-    from: number,
-    l1Stale: CacheEntry<V> | undefined,
-    shared: boolean,
-  ): Promise<CacheEntry<V> | undefined> {
-    const below = new BelowRead(this, key, this.#fences.enter(key), from, l1Stale, shared);
+  forgetAll(): void {}
+
+  /**
+   * Reads below L1 and answers from what was found. `shared`: the read is the key's shared read
+   * (kept on the key's fence, `KeyFence.sharedRead`, which this read holds a ticket on) until it
+   * settles, or until a rewrite of the key ends the sharing (`forget`, or a fence bump, after which
+   * it is never joined). One {@link BelowRead} is the request, the fence ticket and the
+   * continuation: the stack answers it in the tier call's own `then` (see `TierStack.readThen`),
+   * always a later turn, so the fence's slot is left after it was entered.
+   */
+  #readBelow(key: K, from: number, l1Stale: CacheEntry<V> | undefined, shared: boolean): BelowRead<K, V> {
+    const fence = this.#fences.enter(key);
+    const below = new BelowRead(this, key, fence, from, l1Stale);
+    // Entered before the read starts; left in the read's own callback (always a later turn).
+    if (shared) fence.sharedRead = below;
     try {
       // A versioned read only where a promotion may follow into a tier with conditional writes.
       const versioned = this.#stack.versioned;
       if (versioned.promotable) below.versions = versioned.book();
-      return this.#stack.readThen(key, below);
+      below.promise = this.#stack.readThen(key, below);
     } catch (error) {
-      return Promise.resolve().then(() => below.failed(error));
+      below.promise = Promise.resolve().then(() => below.failed(error));
     }
+    return below;
   }
 
   /** What a read below L1 found, once: the answer, and the table and fence left. @internal */
@@ -152,7 +151,8 @@ export class SharedReads<K, V> {
   }
 
   #leave(read: BelowRead<K, V>): void {
-    if (read.shared && this.#fences.isCurrent(read)) this.#reads.delete(read.key);
+    // Still the key's shared read exactly when no `forget` or newer read replaced it.
+    if (read.fence.sharedRead === read) read.fence.sharedRead = undefined;
     this.#fences.release(read);
   }
 }
@@ -169,6 +169,8 @@ class BelowRead<K, V> implements TierReadSink<K, V, Answer<V>>, FenceTicket<K> {
   readonly ticket: FenceTicket<K> = this;
   readonly generation: number;
   versions: VersionBook | undefined = undefined;
+  /** What the callers of this read get (and those who join it). */
+  promise!: Promise<CacheEntry<V> | undefined>;
   readonly #reads: SharedReads<K, V>;
 
   constructor(
@@ -177,7 +179,6 @@ class BelowRead<K, V> implements TierReadSink<K, V, Answer<V>>, FenceTicket<K> {
     readonly fence: KeyFence,
     readonly from: number,
     readonly l1Stale: CacheEntry<V> | undefined,
-    readonly shared: boolean,
   ) {
     this.#reads = reads;
     this.generation = fence.generation;
