@@ -30,6 +30,9 @@ export type ReplyMap<T, R, A> = (value: T, arg: A) => R;
 /** @internal */
 export class RedisCommand<T, R, A> implements Deadlined {
   deadline = 0;
+  previousDeadlined: Deadlined | undefined = undefined;
+  nextDeadlined: Deadlined | undefined = undefined;
+  tracked = false;
   readonly operation: string;
   readonly promise: Promise<R>;
   readonly #resolve: (value: unknown) => void;

@@ -540,7 +540,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       });
       return undefined;
     }
-    const { cachedAt, ttl, staleFor, tags } = envelope;
+    const { cachedAt, ttl, staleFor } = envelope;
     if (ttl !== undefined && now >= cachedAt + ttl + staleFor) return undefined;
     let value: V;
     try {
@@ -555,7 +555,8 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       });
       return undefined;
     }
-    return new CacheEntry(value, { cachedAt, ttl, staleFor, tags });
+    // The envelope is the options (its `cachedAt`, `ttl`, `staleFor`, `tags`): no copy per read.
+    return new CacheEntry(value, envelope);
   }
 
   #emit(event: RedisTierEvent): void {
