@@ -33,7 +33,7 @@ import type { TierGuard } from "./tier-guard.js";
 import type { ValueMode } from "./value-mode.js";
 import type { WriteRecovery } from "./write-recovery.js";
 import type { VersionBook, VersionedWrites } from "./versioned-writes.js";
-import type { CacheBusMessage } from "@cachet/tier";
+import type { CacheBusMessage, TierReadReceiver } from "@cachet/tier";
 
 /** What a read down the tiers found. */
 export interface TierRead<V> {
@@ -182,47 +182,73 @@ export class TierStack<K, V> {
     } catch (error) {
       return this.#settle(Promise.reject(error), sink);
     }
+    const tier = slot.tier;
+    if (tier.getInto !== undefined) {
+      // The tier answers into the read itself: no promise of the tier's, no reaction on one.
+      const answer = new TierAnswer(this, key, sink);
+      try {
+        tier.getInto(key, answer);
+      } catch (error) {
+        answer.failed(error);
+      }
+      return answer.promise;
+    }
     let reading: Promise<CacheEntry<V> | undefined>;
     try {
-      reading = slot.tier.get(key);
+      reading = tier.get(key);
     } catch (error) {
       // A tier that throws instead of rejecting failed like one that rejects (breaker, policy).
       reading = Promise.reject(error);
     }
     return reading.then(
-      (entry) => {
-        // `sink` is called outside the `try`: it leaves its fence exactly once, answer or failure.
-        let found: TierRead<V> | Promise<TierRead<V>>;
-        let served: CacheEntry<V> | undefined;
-        try {
-          guard.readSucceeded(slot, i);
-          if (entry !== undefined && entry.tags.length === 0) {
-            // The common hit, without a `TierRead` in between (as `#found` then `#fresh`).
-            const now = this.#clock.now();
-            if (!entry.isExpiredAt(now)) served = this.#serve(key, sink, i, entry, now);
-          }
-          found = served === undefined ? this.#found(key, sink, i, undefined, entry) : NO_READ;
-        } catch (thrown) {
-          return sink.failed(thrown);
-        }
-        if (served !== undefined) return sink.found(served, i, undefined);
-        return found instanceof Promise
-          ? this.#settle(found, sink)
-          : sink.found(found.entry, found.index, found.stale);
-      },
-      (error: unknown) => {
-        let found: TierRead<V> | Promise<TierRead<V>>;
-        try {
-          guard.readFailed(error, slot, i, key, sink.operation);
-          found = this.#found(key, sink, i, undefined, undefined);
-        } catch (thrown) {
-          return sink.failed(thrown);
-        }
-        return found instanceof Promise
-          ? this.#settle(found, sink)
-          : sink.found(found.entry, found.index, found.stale);
-      },
+      (entry) => this.answered(key, sink, entry),
+      (error: unknown) => this.erred(key, sink, error),
     ) as Promise<Awaited<R>>;
+  }
+
+  /**
+   * The fused read's tier (`sink.from`) answered: the guard's success, then this stack's vetting
+   * and promotion, then `sink`. Throws only what `sink.failed` throws. @internal
+   */
+  answered<R>(
+    key: K,
+    sink: TierReadSink<K, V, R>,
+    entry: CacheEntry<V> | undefined,
+  ): R | Promise<Awaited<R>> {
+    const i = sink.from;
+    // `sink` is called outside the `try`: it leaves its fence exactly once, answer or failure.
+    let found: TierRead<V> | Promise<TierRead<V>>;
+    let served: CacheEntry<V> | undefined;
+    try {
+      this.#guard.readSucceeded(this.slots[i]!, i);
+      if (entry !== undefined && entry.tags.length === 0) {
+        // The common hit, without a `TierRead` in between (as `#found` then `#fresh`).
+        const now = this.#clock.now();
+        if (!entry.isExpiredAt(now)) served = this.#serve(key, sink, i, entry, now);
+      }
+      found = served === undefined ? this.#found(key, sink, i, undefined, entry) : NO_READ;
+    } catch (thrown) {
+      return sink.failed(thrown);
+    }
+    if (served !== undefined) return sink.found(served, i, undefined);
+    return found instanceof Promise
+      ? this.#settle(found, sink)
+      : sink.found(found.entry, found.index, found.stale);
+  }
+
+  /** The fused read's tier failed: the guard's failure policy, then a miss, or `sink.failed`. @internal */
+  erred<R>(key: K, sink: TierReadSink<K, V, R>, error: unknown): R | Promise<Awaited<R>> {
+    const i = sink.from;
+    let found: TierRead<V> | Promise<TierRead<V>>;
+    try {
+      this.#guard.readFailed(error, this.slots[i]!, i, key, sink.operation);
+      found = this.#found(key, sink, i, undefined, undefined);
+    } catch (thrown) {
+      return sink.failed(thrown);
+    }
+    return found instanceof Promise
+      ? this.#settle(found, sink)
+      : sink.found(found.entry, found.index, found.stale);
   }
 
   /** Hands the general path's outcome to `sink`. */
@@ -622,5 +648,59 @@ export class TierStack<K, V> {
       ),
       { explicit: true },
     );
+  }
+}
+
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+
+/** The executor of every {@link TierAnswer}'s promise: one function, not a closure per read. */
+function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/**
+ * A fused read of a tier with `getInto`: the tier's receiver, and the promise the caller gets. Its
+ * outcome is the stack's answer (`TierStack.answered` / `erred`), taken once: a tier that calls
+ * back twice is ignored the second time.
+ */
+class TierAnswer<K, V, R> implements TierReadReceiver<V> {
+  readonly promise: Promise<Awaited<R>>;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #stack: TierStack<K, V>;
+  readonly #key: K;
+  readonly #sink: TierReadSink<K, V, R>;
+  #done = false;
+
+  constructor(stack: TierStack<K, V>, key: K, sink: TierReadSink<K, V, R>) {
+    this.promise = new Promise<Awaited<R>>(capture as (resolve: (value: Awaited<R>) => void) => void);
+    this.#resolve = capturedResolve!;
+    this.#reject = capturedReject!;
+    capturedResolve = capturedReject = undefined;
+    this.#stack = stack;
+    this.#key = key;
+    this.#sink = sink;
+  }
+
+  answered(entry: CacheEntry<V> | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      this.#resolve(this.#stack.answered(this.#key, this.#sink, entry));
+    } catch (error) {
+      this.#reject(error);
+    }
+  }
+
+  failed(error: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      this.#resolve(this.#stack.erred(this.#key, this.#sink, error));
+    } catch (thrown) {
+      this.#reject(thrown);
+    }
   }
 }

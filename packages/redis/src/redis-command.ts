@@ -7,9 +7,10 @@
  * most of the tier's own bytes per read (`packages/bench/PROFILE.md`). Here the promise's executor
  * is one module-level function, the command is its own deadline entry, and the mapping and its
  * argument (the Redis key) are fields, so a read allocates the promise, this object and the two
- * reactions on the adapter's promise.
+ * reactions on the adapter's promise. With a receiver (`RedisTier.getInto`) there is no promise
+ * at all: the outcome goes to the receiver, once (a reply after the timeout is dropped).
  *
- * Invariant: the caller's promise settles exactly once, with the mapped reply, the wrapped error,
+ * Invariant: the caller's promise (or receiver) settles exactly once, with the mapped reply, the wrapped error,
  * or the sweeper's `TIMEOUT`, whichever comes first (a promise ignores later settlements), and the
  * command leaves the sweeper when the adapter answers.
  */
@@ -27,6 +28,12 @@ function capture(resolve: (value: unknown) => void, reject: (error: unknown) => 
 /** Maps a reply (may throw: the caller gets the error wrapped); `arg` is the command's own. */
 export type ReplyMap<T, R, A> = (value: T, arg: A) => R;
 
+/** Where a command without a promise reports (`RedisTier.getInto`'s receiver): one call, once. */
+export interface ReplyReceiver<R> {
+  answered(value: R): void;
+  failed(error: unknown): void;
+}
+
 /** @internal */
 export class RedisCommand<T, R, A> implements Deadlined {
   deadline = 0;
@@ -34,9 +41,13 @@ export class RedisCommand<T, R, A> implements Deadlined {
   nextDeadlined: Deadlined | undefined = undefined;
   tracked = false;
   readonly operation: string;
-  readonly promise: Promise<R>;
-  readonly #resolve: (value: unknown) => void;
-  readonly #reject: (error: unknown) => void;
+  /** The caller's promise; `undefined` for a command that reports to a receiver instead. */
+  readonly promise: Promise<R> | undefined;
+  readonly #resolve: ((value: unknown) => void) | undefined;
+  readonly #reject: ((error: unknown) => void) | undefined;
+  readonly #receiver: ReplyReceiver<R> | undefined;
+  /** For a receiver: it was told (a promise ignores later settlements by itself). */
+  #told = false;
   readonly #map: ReplyMap<T, R, A> | undefined;
   readonly #arg: A;
   readonly #wrap: (operation: string, error: unknown) => Error;
@@ -48,14 +59,18 @@ export class RedisCommand<T, R, A> implements Deadlined {
     arg: A,
     wrap: (operation: string, error: unknown) => Error,
     deadlines: DeadlineSweeper,
+    receiver?: ReplyReceiver<R>,
   ) {
     this.operation = operation;
-    this.promise = new Promise<R>(
-      capture as (resolve: (value: R) => void, reject: (error: unknown) => void) => void,
-    );
-    this.#resolve = capturedResolve!;
-    this.#reject = capturedReject!;
-    capturedResolve = capturedReject = undefined;
+    this.#receiver = receiver;
+    if (receiver === undefined) {
+      this.promise = new Promise<R>(
+        capture as (resolve: (value: R) => void, reject: (error: unknown) => void) => void,
+      );
+      this.#resolve = capturedResolve!;
+      this.#reject = capturedReject!;
+      capturedResolve = capturedReject = undefined;
+    }
     this.#map = map;
     this.#arg = arg;
     this.#wrap = wrap;
@@ -67,25 +82,38 @@ export class RedisCommand<T, R, A> implements Deadlined {
   settle(value: T): void {
     this.#deadlines.delete(this);
     const map = this.#map;
-    if (map === undefined) {
-      this.#resolve(value);
+    let result: R;
+    try {
+      result = map === undefined ? (value as unknown as R) : map(value, this.#arg);
+    } catch (error) {
+      this.#failWith(this.#wrap(this.operation, error));
       return;
     }
-    try {
-      this.#resolve(map(value, this.#arg));
-    } catch (error) {
-      this.#reject(this.#wrap(this.operation, error));
+    const receiver = this.#receiver;
+    if (receiver === undefined) this.#resolve!(result);
+    else if (!this.#told) {
+      this.#told = true;
+      receiver.answered(result);
     }
   }
 
   /** The adapter failed (or the command could not start). */
   fail(error: unknown): void {
     this.#deadlines.delete(this);
-    this.#reject(this.#wrap(this.operation, error));
+    this.#failWith(this.#wrap(this.operation, error));
   }
 
   /** From the sweeper: the command outlived `commandTimeout`. */
   expire(error: Error): void {
-    this.#reject(error);
+    this.#failWith(error);
+  }
+
+  #failWith(error: unknown): void {
+    const receiver = this.#receiver;
+    if (receiver === undefined) this.#reject!(error);
+    else if (!this.#told) {
+      this.#told = true;
+      receiver.failed(error);
+    }
   }
 }

@@ -25,6 +25,7 @@ import type {
   ExternalChanges,
   Milliseconds,
   TierAttachContext,
+  TierReadReceiver,
 } from "@cachet/tier";
 import type { DecodedVersioned } from "./conditional-write.js";
 import { countEntries, RedisConditionalWrites, tombstoneTtlOf, writeVersioned } from "./conditional-write.js";
@@ -328,6 +329,33 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       return Promise.reject(this.#wrap("get", error));
     }
     return this.#run("get", getCommand, this.#readReply, redisKey);
+  }
+
+  /**
+   * {@link RedisTier.get} reporting to `receiver` instead of returning a promise (the optional
+   * `CacheTier.getInto`): the core reads Redis this way after an L1 miss. Same command, decoding,
+   * `commandTimeout` and errors; exactly one call to `receiver`.
+   */
+  getInto(key: K, receiver: TierReadReceiver<V>): void {
+    let redisKey: string;
+    try {
+      redisKey = this.redisKey(key);
+    } catch (error) {
+      receiver.failed(this.#wrap("get", error));
+      return;
+    }
+    const command = new RedisCommand(
+      "get",
+      this.#readReply,
+      redisKey,
+      this.#wrapError,
+      this.#deadlines,
+      receiver,
+    );
+    this.#start("get", getCommand, redisKey).then(
+      (value) => command.settle(value),
+      (error: unknown) => command.fail(error),
+    );
   }
 
   async getMany(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]> {
@@ -634,7 +662,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       (value) => command.settle(value),
       (error: unknown) => command.fail(error),
     );
-    return command.promise;
+    return command.promise!;
   }
 
   /** SCANs this tier's prefix page by page; each page (and `onKeys`) gets `commandTimeout`. */
