@@ -56,18 +56,24 @@ export class SharedReads<K, V> {
 
   /** Reads tiers `from..n` for `key`; `l1Stale` is L1's expired entry, a stale candidate. */
   read(key: K, from: number, l1Stale: CacheEntry<V> | undefined): Promise<CacheEntry<V> | undefined> {
-    if (!this.#stampede) return this.#readBelow(key, from, l1Stale, false).promise;
+    if (!this.#stampede) return this.#readBelow(key, from, l1Stale, false).promise!;
     const fence = this.#fences.peek(key);
     const existing = fence?.sharedRead as BelowRead<K, V> | undefined;
-    // Joined only while current: a rewrite of the key (which bumps its fence) ends the sharing.
-    if (existing !== undefined && existing.generation === fence!.generation) {
+    // Joined only while current: a rewrite of the key (which bumps its fence) ends the sharing. And
+    // only once it has its promise: a tier may answer inside `getInto`, before `readThen` returned,
+    // and a listener of that answer's events may call `get` again.
+    if (
+      existing !== undefined &&
+      existing.generation === fence!.generation &&
+      existing.promise !== undefined
+    ) {
       this.#counters.coalesced++;
       if (this.#emitter.observed()) this.#emitter.emit("coalesced", "get", key, undefined);
       return this.#valueMode === "clone"
         ? existing.promise.then((entry) => entry && outEntry(entry, "clone"))
         : existing.promise;
     }
-    return this.#readBelow(key, from, l1Stale, true).promise;
+    return this.#readBelow(key, from, l1Stale, true).promise!;
   }
 
   /** The key was rewritten: later gets must not join a read that started before. */
@@ -87,13 +93,14 @@ export class SharedReads<K, V> {
    * (kept on the key's fence, `KeyFence.sharedRead`, which this read holds a ticket on) until it
    * settles, or until a rewrite of the key ends the sharing (`forget`, or a fence bump, after which
    * it is never joined). One {@link BelowRead} is the request, the fence ticket and the
-   * continuation: the stack answers it in the tier call's own `then` (see `TierStack.readThen`),
-   * always a later turn, so the fence's slot is left after it was entered.
+   * continuation: the stack answers it in the tier call's own callback (see `TierStack.readThen`;
+   * a tier's `getInto` may call back before it returns), and the fence's slot is entered before the
+   * read starts, so it is always left after it was entered.
    */
   #readBelow(key: K, from: number, l1Stale: CacheEntry<V> | undefined, shared: boolean): BelowRead<K, V> {
     const fence = this.#fences.enter(key);
     const below = new BelowRead(this, key, fence, from, l1Stale);
-    // Entered before the read starts; left in the read's own callback (always a later turn).
+    // Entered before the read starts; left in the read's own callback.
     if (shared) fence.sharedRead = below;
     try {
       // A versioned read only where a promotion may follow into a tier with conditional writes.
@@ -170,7 +177,7 @@ class BelowRead<K, V> implements TierReadSink<K, V, Answer<V>>, FenceTicket<K> {
   readonly generation: number;
   versions: VersionBook | undefined = undefined;
   /** What the callers of this read get (and those who join it). */
-  promise!: Promise<CacheEntry<V> | undefined>;
+  promise: Promise<CacheEntry<V> | undefined> | undefined = undefined;
   readonly #reads: SharedReads<K, V>;
 
   constructor(

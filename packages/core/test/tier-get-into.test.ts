@@ -135,4 +135,26 @@ describe("a tier read through getInto", () => {
     expect(await cache.get("k")).toBeUndefined(); // ... but L1 did not keep it
     await cache.close();
   });
+
+  it("a get from a listener while the tier answers inside getInto gets a promise of its own", async () => {
+    const clock = new ManualClock();
+    const tier = new ReceivingTier(clock);
+    tier.mode = "at once";
+    await tier.inner.insert("k", new CacheEntry("v", { ttl: 60_000 }));
+    let nested: Promise<CacheEntry<string> | undefined> | undefined;
+    let called = false;
+    const cache: Cache<string, string> = Cache.builder<string, string>({ clock })
+      .memory({ maxEntries: 10 })
+      .fallback(Cache.builder<string, string>().storage(tier).circuitBreaker(false))
+      .onEvent((e) => {
+        if (e.type !== "hit" || e.tier !== "receiving" || called) return;
+        called = true;
+        nested = cache.get("k");
+      })
+      .build();
+    expect((await cache.get("k"))?.value).toBe("v");
+    expect(nested).toBeInstanceOf(Promise);
+    expect((await nested)?.value).toBe("v");
+    await cache.close();
+  });
 });
