@@ -7,8 +7,10 @@
  * It must never start a load or decide on staleness for a caller (that is the load coordinator's
  * job), and never write without a current fence ticket when the write may race a newer one.
  *
- * About 470 lines, over the house's ~400: the single-key read is a chain of small steps (one per
- * outcome of a tier read, see `readFrom`) rather than one async loop, because it runs on every L1 miss.
+ * About 640 lines, over the house's ~400: the single-key read is a chain of small steps (one per
+ * outcome of a tier read, see `readFrom`) rather than one async loop, and has a fused form
+ * (`readThen`, with `TierAnswer` in `tier-answer.ts`), because it runs on every L1 miss. Next split:
+ * the single-key read (`readFrom`, `readThen` and their steps) into its own module.
  */
 import type { CacheEntry, Clock, Milliseconds } from "@cachet/tier";
 import type { CacheError } from "@cachet/tier";
@@ -33,7 +35,8 @@ import type { TierGuard } from "./tier-guard.js";
 import type { ValueMode } from "./value-mode.js";
 import type { WriteRecovery } from "./write-recovery.js";
 import type { VersionBook, VersionedWrites } from "./versioned-writes.js";
-import type { CacheBusMessage, TierReadReceiver } from "@cachet/tier";
+import type { CacheBusMessage } from "@cachet/tier";
+import { TierAnswer } from "./tier-answer.js";
 
 /** What a read down the tiers found. */
 export interface TierRead<V> {
@@ -648,59 +651,5 @@ export class TierStack<K, V> {
       ),
       { explicit: true },
     );
-  }
-}
-
-let capturedResolve: ((value: unknown) => void) | undefined;
-let capturedReject: ((error: unknown) => void) | undefined;
-
-/** The executor of every {@link TierAnswer}'s promise: one function, not a closure per read. */
-function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-
-/**
- * A fused read of a tier with `getInto`: the tier's receiver, and the promise the caller gets. Its
- * outcome is the stack's answer (`TierStack.answered` / `erred`), taken once: a tier that calls
- * back twice is ignored the second time.
- */
-class TierAnswer<K, V, R> implements TierReadReceiver<V> {
-  readonly promise: Promise<Awaited<R>>;
-  readonly #resolve: (value: unknown) => void;
-  readonly #reject: (error: unknown) => void;
-  readonly #stack: TierStack<K, V>;
-  readonly #key: K;
-  readonly #sink: TierReadSink<K, V, R>;
-  #done = false;
-
-  constructor(stack: TierStack<K, V>, key: K, sink: TierReadSink<K, V, R>) {
-    this.promise = new Promise<Awaited<R>>(capture as (resolve: (value: Awaited<R>) => void) => void);
-    this.#resolve = capturedResolve!;
-    this.#reject = capturedReject!;
-    capturedResolve = capturedReject = undefined;
-    this.#stack = stack;
-    this.#key = key;
-    this.#sink = sink;
-  }
-
-  answered(entry: CacheEntry<V> | undefined): void {
-    if (this.#done) return;
-    this.#done = true;
-    try {
-      this.#resolve(this.#stack.answered(this.#key, this.#sink, entry));
-    } catch (error) {
-      this.#reject(error);
-    }
-  }
-
-  failed(error: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    try {
-      this.#resolve(this.#stack.erred(this.#key, this.#sink, error));
-    } catch (thrown) {
-      this.#reject(thrown);
-    }
   }
 }
