@@ -15,12 +15,25 @@
  * a check and the tier calls it guards (the tier calls are issued in the same turn).
  */
 
-interface KeyFence {
+/** One key's fence, shared by the tickets that hold it. @internal */
+export interface KeyFence {
   refs: number;
   generation: number;
+  /**
+   * The key's shared read in flight (`shared-reads.ts`), kept here rather than in a second map:
+   * that read holds a ticket on this fence until it leaves, so the fence outlives it, and an L1
+   * miss costs one map entry instead of two. Only `SharedReads` reads or writes it.
+   */
+  sharedRead: unknown;
 }
 
-/** A reservation taken before an operation's first await; see {@link KeyFences}. @internal */
+/**
+ * A reservation taken before an operation's first await; see {@link KeyFences}. Any object with
+ * these fields is one: a caller that keeps per-operation state anyway may be its own ticket (its
+ * `fence` from {@link KeyFences.enter}, its `generation` read from the fence at that moment),
+ * which saves a ticket object per operation (the shared read does, on every L1 miss).
+ * @internal
+ */
 export interface FenceTicket<K> {
   readonly key: K;
   readonly fence: KeyFence;
@@ -33,18 +46,32 @@ export class KeyFences<K> {
   #closed = false;
 
   acquire(key: K): FenceTicket<K> {
+    const fence = this.enter(key);
+    return { key, fence, generation: fence.generation };
+  }
+
+  /**
+   * Holds `key`'s fence for a ticket the caller builds itself: `{ key, fence, generation:
+   * fence.generation }`, read at once (before any await). Released like any ticket.
+   */
+  enter(key: K): KeyFence {
     let fence = this.#fences.get(key);
     if (fence === undefined) {
-      fence = { refs: 0, generation: 0 };
+      fence = { refs: 0, generation: 0, sharedRead: undefined };
       this.#fences.set(key, fence);
     }
     fence.refs++;
-    return { key, fence, generation: fence.generation };
+    return fence;
   }
 
   release(ticket: FenceTicket<K>): void {
     if (--ticket.fence.refs === 0 && this.#fences.get(ticket.key) === ticket.fence)
       this.#fences.delete(ticket.key);
+  }
+
+  /** The key's fence, when some ticket holds one. */
+  peek(key: K): KeyFence | undefined {
+    return this.#fences.get(key);
   }
 
   /** True when nothing rewrote the key since the ticket was taken, and the cache is open. */

@@ -2,22 +2,22 @@
  * `get` after an L1 miss: a read down the lower tiers, shared by every concurrent `get` of the
  * same key (with stampede protection on), serving a stale entry within stale-while-revalidate.
  *
- * Owns the table of reads in flight. It must never run a loader (a `get` has none; a due refresh
+ * Owns the table of reads in flight (a slot on each key's fence, see `key-fences.ts`). It must never run a loader (a `get` has none; a due refresh
  * is handed to the load coordinator) and never hand a clone-mode caller the shared entry.
  */
 import type { CacheEntry, Clock } from "@cachet/tier";
 import type { CacheEmitter } from "./cache-emitter.js";
 import type { CacheCounters } from "./cache-stats.js";
 import { isNegative, newest, outEntry } from "./entry-helpers.js";
-import type { FenceTicket, KeyFences } from "./key-fences.js";
+import type { FenceTicket, KeyFence, KeyFences } from "./key-fences.js";
 import type { LoadCoordinator } from "./load-coordinator.js";
 import type { LoadPolicy } from "./load-policy.js";
-import type { TierRead, TierStack } from "./tier-stack.js";
+import type { TierReadSink, TierStack } from "./tier-stack.js";
 import type { ValueMode } from "./value-mode.js";
+import type { VersionBook } from "./versioned-writes.js";
 
 /** @internal */
 export class SharedReads<K, V> {
-  readonly #reads = new Map<K, Promise<CacheEntry<V> | undefined>>();
   readonly #stack: TierStack<K, V>;
   readonly #loads: LoadCoordinator<K, V>;
   readonly #fences: KeyFences<K>;
@@ -56,89 +56,99 @@ export class SharedReads<K, V> {
 
   /** Reads tiers `from..n` for `key`; `l1Stale` is L1's expired entry, a stale candidate. */
   read(key: K, from: number, l1Stale: CacheEntry<V> | undefined): Promise<CacheEntry<V> | undefined> {
-    if (!this.#stampede) return this.#readBelow(key, from, l1Stale, false);
-    const existing = this.#reads.get(key);
-    if (existing !== undefined) {
+    if (!this.#stampede) return this.#readBelow(key, from, l1Stale, false).promise!;
+    const fence = this.#fences.peek(key);
+    const existing = fence?.sharedRead as BelowRead<K, V> | undefined;
+    // Joined only while current: a rewrite of the key (which bumps its fence) ends the sharing. And
+    // only once it has its promise: a tier may answer inside `getInto`, before `readThen` returned,
+    // and a listener of that answer's events may call `get` again.
+    if (
+      existing !== undefined &&
+      existing.generation === fence!.generation &&
+      existing.promise !== undefined
+    ) {
       this.#counters.coalesced++;
       if (this.#emitter.observed()) this.#emitter.emit("coalesced", "get", key, undefined);
       return this.#valueMode === "clone"
-        ? existing.then((entry) => entry && outEntry(entry, "clone"))
-        : existing;
+        ? existing.promise.then((entry) => entry && outEntry(entry, "clone"))
+        : existing.promise;
     }
-    // `#readBelow` leaves the table in its own callback, always after this `set` (no extra `then`
-    // on the read: one promise and one closure less per L1 miss).
-    const read = this.#readBelow(key, from, l1Stale, true);
-    this.#reads.set(key, read);
-    return read;
+    return this.#readBelow(key, from, l1Stale, true).promise!;
   }
 
   /** The key was rewritten: later gets must not join a read that started before. */
   forget(key: K): void {
-    this.#reads.delete(key);
-  }
-
-  forgetAll(): void {
-    this.#reads.clear();
+    const fence = this.#fences.peek(key);
+    if (fence !== undefined) fence.sharedRead = undefined;
   }
 
   /**
-   * Reads below L1 and answers from what was found. `shared`: the read is in the table of reads in
-   * flight, and leaves it when it settles; it is still the key's entry exactly when its fence ticket
-   * is current (every `forget` comes with a fence bump: the key was rewritten, and a newer read can
-   * only have entered the table after one). A `then` rather than an `async` frame: this runs on every
-   * L1 miss, and the table is always left in a callback, so after `read` has entered it.
+   * Every key was rewritten. Nothing to walk: this always comes with `KeyFences.bumpAll` (see
+   * `L1Coherence.fenceAll`), and a read whose generation is behind its fence's is never joined.
    */
-  #readBelow(
-    key: K,
-    from: number,
-    l1Stale: CacheEntry<V> | undefined,
-    shared: boolean,
-  ): Promise<CacheEntry<V> | undefined> {
-    const ticket = this.#fences.acquire(key);
-    let below: Promise<TierRead<V>>;
+  forgetAll(): void {}
+
+  /**
+   * Reads below L1 and answers from what was found. `shared`: the read is the key's shared read
+   * (kept on the key's fence, `KeyFence.sharedRead`, which this read holds a ticket on) until it
+   * settles, or until a rewrite of the key ends the sharing (`forget`, or a fence bump, after which
+   * it is never joined). One {@link BelowRead} is the request, the fence ticket and the
+   * continuation: the stack answers it in the tier call's own callback (see `TierStack.readThen`;
+   * a tier's `getInto` may call back before it returns), and the fence's slot is entered before the
+   * read starts, so it is always left after it was entered.
+   */
+  #readBelow(key: K, from: number, l1Stale: CacheEntry<V> | undefined, shared: boolean): BelowRead<K, V> {
+    const fence = this.#fences.enter(key);
+    const below = new BelowRead(this, key, fence, from, l1Stale);
+    // Entered before the read starts; left in the read's own callback.
+    if (shared) fence.sharedRead = below;
     try {
       // A versioned read only where a promotion may follow into a tier with conditional writes.
       const versioned = this.#stack.versioned;
-      const versions = versioned.promotable ? versioned.book() : undefined;
-      below = this.#stack.readFrom(key, { from, operation: "get", ticket, versions });
+      if (versioned.promotable) below.versions = versioned.book();
+      below.promise = this.#stack.readThen(key, below);
     } catch (error) {
-      below = Promise.reject(error);
+      below.promise = Promise.resolve().then(() => below.failed(error));
     }
-    return below.then(
-      (found) => {
-        try {
-          return this.#answer(key, found, l1Stale);
-        } finally {
-          this.#leave(key, ticket, shared);
-        }
-      },
-      (error: unknown) => {
-        this.#leave(key, ticket, shared);
-        throw error;
-      },
-    );
+    return below;
+  }
+
+  /** What a read below L1 found, once: the answer, and the table and fence left. @internal */
+  answer(
+    read: BelowRead<K, V>,
+    entry: CacheEntry<V> | undefined,
+    index: number,
+    stale: CacheEntry<V> | undefined,
+  ): Answer<V> {
+    try {
+      return this.#answer(read.key, entry, index, stale, read.l1Stale);
+    } finally {
+      this.#leave(read);
+    }
+  }
+
+  /** A read below L1 failed: the table and fence are left, and the error rethrown. @internal */
+  fail(read: BelowRead<K, V>, error: unknown): never {
+    this.#leave(read);
+    throw error;
   }
 
   /** The entry the read found, a stale one within stale-while-revalidate, or a miss. */
   #answer(
     key: K,
-    found: TierRead<V>,
+    entry: CacheEntry<V> | undefined,
+    index: number,
+    foundStale: CacheEntry<V> | undefined,
     l1Stale: CacheEntry<V> | undefined,
-  ): CacheEntry<V> | undefined | Promise<CacheEntry<V> | undefined> {
+  ): Answer<V> {
     const now = this.#clock.now();
-    if (found.entry !== undefined) {
+    if (entry !== undefined) {
       this.#counters.hits++;
-      if (this.#refreshes)
-        this.#loads.refreshIfDue(key, {
-          entry: found.entry,
-          index: found.index,
-          now,
-          policy: this.#policy,
-        });
-      return isNegative(found.entry) ? undefined : outEntry(found.entry, this.#valueMode);
+      if (this.#refreshes) this.#loads.refreshIfDue(key, { entry, index, now, policy: this.#policy });
+      return isNegative(entry) ? undefined : outEntry(entry, this.#valueMode);
     }
     this.#counters.misses++;
-    const stale = newest(l1Stale, found.stale);
+    const stale = newest(l1Stale, foundStale);
     const swr = this.#policy.swr;
     if (stale !== undefined && !isNegative(stale) && swr > 0 && now < stale.expiresAt! + swr) {
       return this.#loads.serveStale(stale, key, "get");
@@ -147,8 +157,45 @@ export class SharedReads<K, V> {
     return undefined;
   }
 
-  #leave(key: K, ticket: FenceTicket<K>, shared: boolean): void {
-    if (shared && this.#fences.isCurrent(ticket)) this.#reads.delete(key);
-    this.#fences.release(ticket);
+  #leave(read: BelowRead<K, V>): void {
+    // Still the key's shared read exactly when no `forget` or newer read replaced it.
+    if (read.fence.sharedRead === read) read.fence.sharedRead = undefined;
+    this.#fences.release(read);
+  }
+}
+
+type Answer<V> = CacheEntry<V> | undefined | Promise<CacheEntry<V> | undefined>;
+
+/**
+ * One read below L1: what the stack is asked, the fence ticket its promotion is fenced by (it is its
+ * own ticket: `fence` held from `KeyFences.enter`, `generation` read at once), and where the
+ * outcome goes. One object per L1 miss where there were three (ticket, request, closures).
+ */
+class BelowRead<K, V> implements TierReadSink<K, V, Answer<V>>, FenceTicket<K> {
+  readonly operation = "get" as const;
+  readonly ticket: FenceTicket<K> = this;
+  readonly generation: number;
+  versions: VersionBook | undefined = undefined;
+  /** What the callers of this read get (and those who join it). */
+  promise: Promise<CacheEntry<V> | undefined> | undefined = undefined;
+  readonly #reads: SharedReads<K, V>;
+
+  constructor(
+    reads: SharedReads<K, V>,
+    readonly key: K,
+    readonly fence: KeyFence,
+    readonly from: number,
+    readonly l1Stale: CacheEntry<V> | undefined,
+  ) {
+    this.#reads = reads;
+    this.generation = fence.generation;
+  }
+
+  found(entry: CacheEntry<V> | undefined, index: number, stale: CacheEntry<V> | undefined): Answer<V> {
+    return this.#reads.answer(this, entry, index, stale);
+  }
+
+  failed(error: unknown): never {
+    return this.#reads.fail(this, error);
   }
 }

@@ -119,9 +119,60 @@ export class TierGuard<K, V> {
   }
 
   /**
+   * True when a read of `slot` needs no wrapping promise of the guard's (no trace hook, no tier
+   * timeout: the default), so a caller may fuse {@link TierGuard.admitRead},
+   * {@link TierGuard.readSucceeded} and {@link TierGuard.readFailed} into its own continuation of
+   * the tier's promise. Together they are exactly {@link TierGuard.get}.
+   */
+  readsDirect(slot: TierSlot<K, V>): boolean {
+    return this.#traceTier === undefined && slot.timeout === undefined;
+  }
+
+  /**
+   * Before a fused read: `undefined` when the breaker lets the read through (the tier may be
+   * called), otherwise what {@link TierGuard.get} answers for the skip (reported as `tier_skipped`):
+   * a miss, or a rejection with `.tierErrors("throw")`.
+   */
+  admitRead(
+    slot: TierSlot<K, V>,
+    index: number,
+    key: K,
+    operation: CacheOperationName,
+  ): Promise<undefined> | undefined {
+    const breaker = slot.breaker;
+    if (breaker === undefined || breaker.tryAcquire()) return undefined;
+    const wrapped = this.failed(circuitOpen(slot.name), slot, index, { operation, key });
+    return this.#tierErrors === "throw" ? Promise.reject(wrapped) : Promise.resolve(undefined);
+  }
+
+  /** A fused read answered: the breaker records the success, then the tier is reported healthy. */
+  readSucceeded(slot: TierSlot<K, V>, index: number): void {
+    slot.breaker?.recordSuccess();
+    // After the breaker recorded the success, so that a replay it starts is let through.
+    if (index > 0) this.onHealthy?.(index);
+  }
+
+  /**
+   * A fused read failed: recorded by the breaker (unless a codec error), wrapped and reported; a
+   * miss (returns `undefined`) unless `.tierErrors("throw")` or the tier is closed (throws).
+   */
+  readFailed(
+    error: unknown,
+    slot: TierSlot<K, V>,
+    index: number,
+    key: K,
+    operation: CacheOperationName,
+  ): undefined {
+    const breaker = slot.breaker;
+    if (breaker !== undefined && !isCodecError(error)) breaker.recordFailure();
+    const wrapped = this.failed(error, slot, index, { operation, key });
+    if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
+    return undefined;
+  }
+
+  /**
    * {@link TierGuard.get} without a trace hook or timeout (the default): the breaker, the health
-   * report and the failure policy in one `then`, where the general path chains three. This is the
-   * read of every L1 miss.
+   * report and the failure policy in one `then`, where the general path chains three.
    */
   #getDirect(
     slot: TierSlot<K, V>,
@@ -131,16 +182,9 @@ export class TierGuard<K, V> {
   ): Promise<CacheEntry<V> | undefined> {
     const breaker = slot.breaker;
     const onHealthy = index > 0 ? this.onHealthy : undefined;
-    const onError = (error: unknown): undefined => {
-      if (breaker !== undefined && !isCodecError(error)) breaker.recordFailure();
-      const wrapped = this.failed(error, slot, index, { operation, key });
-      if (this.#tierErrors === "throw" || wrapped.code === "CLOSED") throw wrapped;
-      return undefined;
-    };
-    if (breaker !== undefined && !breaker.tryAcquire()) {
-      const wrapped = this.failed(circuitOpen(slot.name), slot, index, { operation, key });
-      return this.#tierErrors === "throw" ? Promise.reject(wrapped) : Promise.resolve(undefined);
-    }
+    const onError = (error: unknown): undefined => this.readFailed(error, slot, index, key, operation);
+    const skipped = this.admitRead(slot, index, key, operation);
+    if (skipped !== undefined) return skipped;
     let read: Promise<CacheEntry<V> | undefined>;
     try {
       read = slot.tier.get(key);

@@ -7,8 +7,10 @@
  * It must never start a load or decide on staleness for a caller (that is the load coordinator's
  * job), and never write without a current fence ticket when the write may race a newer one.
  *
- * About 470 lines, over the house's ~400: the single-key read is a chain of small steps (one per
- * outcome of a tier read, see `readFrom`) rather than one async loop, because it runs on every L1 miss.
+ * About 640 lines, over the house's ~400: the single-key read is a chain of small steps (one per
+ * outcome of a tier read, see `readFrom`) rather than one async loop, and has a fused form
+ * (`readThen`, with `TierAnswer` in `tier-answer.ts`), because it runs on every L1 miss. Next split:
+ * the single-key read (`readFrom`, `readThen` and their steps) into its own module.
  */
 import type { CacheEntry, Clock, Milliseconds } from "@cachet/tier";
 import type { CacheError } from "@cachet/tier";
@@ -34,6 +36,7 @@ import type { ValueMode } from "./value-mode.js";
 import type { WriteRecovery } from "./write-recovery.js";
 import type { VersionBook, VersionedWrites } from "./versioned-writes.js";
 import type { CacheBusMessage } from "@cachet/tier";
+import { TierAnswer } from "./tier-answer.js";
 
 /** What a read down the tiers found. */
 export interface TierRead<V> {
@@ -45,8 +48,11 @@ export interface TierRead<V> {
   readonly stale: CacheEntry<V> | undefined;
 }
 
+/** Placeholder where the fused read served an entry without a {@link TierRead}. */
+const NO_READ: TierRead<never> = { entry: undefined, index: -1, stale: undefined };
+
 /** What {@link TierStack.readFrom} is asked: the first tier, the operation, the caller's fence ticket. */
-interface TierReadRequest<K> {
+export interface TierReadRequest<K> {
   readonly from: number;
   readonly operation: CacheOperationName;
   readonly ticket: FenceTicket<K>;
@@ -55,6 +61,17 @@ interface TierReadRequest<K> {
    * a later write-back or promotion into that tier is conditioned on); absent: plain reads.
    */
   readonly versions?: VersionBook | undefined;
+}
+
+/**
+ * A read down the tiers that takes what it found in the tier call's own continuation (see
+ * {@link TierStack.readThen}): the request, and where its outcome goes.
+ */
+export interface TierReadSink<K, V, R> extends TierReadRequest<K> {
+  /** What the read found (as {@link TierRead}); its result is the read's. */
+  found(entry: CacheEntry<V> | undefined, index: number, stale: CacheEntry<V> | undefined): R;
+  /** The read failed (a tier error under `.tierErrors("throw")`, a closed tier): returns or throws. */
+  failed(error: unknown): R;
 }
 
 /** One key's write in a batch, with the ticket that fences it and the versions it read. */
@@ -129,10 +146,120 @@ export class TierStack<K, V> {
    */
   readFrom(key: K, read: TierReadRequest<K>): Promise<TierRead<V>> {
     try {
-      return this.#readTier(key, read, read.from, undefined);
+      const found = this.#readTier(key, read, read.from, undefined);
+      return found instanceof Promise ? found : Promise.resolve(found);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * {@link TierStack.readFrom}, handing what it found to `sink` in the same continuation. In the
+   * default configuration (the first tier asked read without a trace hook or timeout, not owed a
+   * write, not read with its version) the guard's breaker and failure policy, this stack's vetting
+   * and promotion and the caller's answer all run in ONE `then` on the tier's own promise, where
+   * the general path chains three (guard, stack, caller): this is the read of every L1 miss, and
+   * each layer's promise, reaction and closures were most of cachet's bytes on it
+   * (`packages/bench/PROFILE.md`). Anything else, and every tier after the first, takes the
+   * general path, with the same outcome.
+   */
+  readThen<R>(key: K, sink: TierReadSink<K, V, R>): Promise<Awaited<R>> {
+    const i = sink.from;
+    const slot = this.slots[i];
+    const guard = this.#guard;
+    try {
+      if (
+        slot === undefined ||
+        !guard.readsDirect(slot) ||
+        (sink.versions !== undefined && slot.conditional !== undefined) ||
+        this.#recovery.blocks(i, key)
+      )
+        return this.#settle(Promise.resolve(this.#readTier(key, sink, i, undefined)), sink);
+      if (i > 0 && this.#emitter.observed()) this.#emitter.emit("fallback", sink.operation, key, slot.name);
+      const skipped = guard.admitRead(slot, i, key, sink.operation);
+      if (skipped !== undefined)
+        return this.#settle(
+          skipped.then((entry) => this.#found(key, sink, i, undefined, entry)),
+          sink,
+        );
+    } catch (error) {
+      return this.#settle(Promise.reject(error), sink);
+    }
+    const tier = slot.tier;
+    if (tier.getInto !== undefined) {
+      // The tier answers into the read itself: no promise of the tier's, no reaction on one.
+      const answer = new TierAnswer(this, key, sink);
+      try {
+        tier.getInto(key, answer);
+      } catch (error) {
+        answer.failed(error);
+      }
+      return answer.promise;
+    }
+    let reading: Promise<CacheEntry<V> | undefined>;
+    try {
+      reading = tier.get(key);
+    } catch (error) {
+      // A tier that throws instead of rejecting failed like one that rejects (breaker, policy).
+      reading = Promise.reject(error);
+    }
+    return reading.then(
+      (entry) => this.answered(key, sink, entry),
+      (error: unknown) => this.erred(key, sink, error),
+    ) as Promise<Awaited<R>>;
+  }
+
+  /**
+   * The fused read's tier (`sink.from`) answered: the guard's success, then this stack's vetting
+   * and promotion, then `sink`. Throws only what `sink.failed` throws. @internal
+   */
+  answered<R>(
+    key: K,
+    sink: TierReadSink<K, V, R>,
+    entry: CacheEntry<V> | undefined,
+  ): R | Promise<Awaited<R>> {
+    const i = sink.from;
+    // `sink` is called outside the `try`: it leaves its fence exactly once, answer or failure.
+    let found: TierRead<V> | Promise<TierRead<V>>;
+    let served: CacheEntry<V> | undefined;
+    try {
+      this.#guard.readSucceeded(this.slots[i]!, i);
+      if (entry !== undefined && entry.tags.length === 0) {
+        // The common hit, without a `TierRead` in between (as `#found` then `#fresh`).
+        const now = this.#clock.now();
+        if (!entry.isExpiredAt(now)) served = this.#serve(key, sink, i, entry, now);
+      }
+      found = served === undefined ? this.#found(key, sink, i, undefined, entry) : NO_READ;
+    } catch (thrown) {
+      return sink.failed(thrown);
+    }
+    if (served !== undefined) return sink.found(served, i, undefined);
+    return found instanceof Promise
+      ? this.#settle(found, sink)
+      : sink.found(found.entry, found.index, found.stale);
+  }
+
+  /** The fused read's tier failed: the guard's failure policy, then a miss, or `sink.failed`. @internal */
+  erred<R>(key: K, sink: TierReadSink<K, V, R>, error: unknown): R | Promise<Awaited<R>> {
+    const i = sink.from;
+    let found: TierRead<V> | Promise<TierRead<V>>;
+    try {
+      this.#guard.readFailed(error, this.slots[i]!, i, key, sink.operation);
+      found = this.#found(key, sink, i, undefined, undefined);
+    } catch (thrown) {
+      return sink.failed(thrown);
+    }
+    return found instanceof Promise
+      ? this.#settle(found, sink)
+      : sink.found(found.entry, found.index, found.stale);
+  }
+
+  /** Hands the general path's outcome to `sink`. */
+  #settle<R>(found: Promise<TierRead<V>>, sink: TierReadSink<K, V, R>): Promise<Awaited<R>> {
+    return found.then(
+      (read) => sink.found(read.entry, read.index, read.stale),
+      (error: unknown) => sink.failed(error),
+    ) as Promise<Awaited<R>>;
   }
 
   /** Reads tier `i`, or on a miss the next tier that may answer; resolves when one has a fresh entry. */
@@ -141,7 +268,7 @@ export class TierStack<K, V> {
     read: TierReadRequest<K>,
     from: number,
     stale: CacheEntry<V> | undefined,
-  ): Promise<TierRead<V>> {
+  ): TierRead<V> | Promise<TierRead<V>> {
     const emitter = this.#emitter;
     for (let i = from; i < this.slots.length; i++) {
       const slot = this.slots[i]!;
@@ -157,7 +284,7 @@ export class TierStack<K, V> {
           : this.#guard.get(slot, i, key, read.operation);
       return reading.then((entry) => this.#found(key, read, i, stale, entry));
     }
-    return Promise.resolve({ entry: undefined, index: -1, stale });
+    return { entry: undefined, index: -1, stale };
   }
 
   /** What tier `i` answered: vetted against tag times, then served, or the next tier asked. */
@@ -207,26 +334,28 @@ export class TierStack<K, V> {
     entry: CacheEntry<V>,
     now: number,
   ): TierRead<V> | Promise<TierRead<V>> {
+    if (!entry.isExpiredAt(now)) return { entry: this.#serve(key, read, i, entry, now), index: i, stale };
+    this.#counters.tiers[i]!.misses++;
+    if (this.#emitter.observed()) this.#emitter.emit("expired", read.operation, key, this.slots[i]!.name);
+    return this.#readTier(key, read, i + 1, newest(stale, entry));
+  }
+
+  /** A fresh entry from tier `i`: counted, shared, promoted; what the caller is handed. */
+  #serve(key: K, read: TierReadRequest<K>, i: number, entry: CacheEntry<V>, now: number): CacheEntry<V> {
     const { operation } = read;
     const emitter = this.#emitter;
     const slot = this.slots[i]!;
-    if (!entry.isExpiredAt(now)) {
-      this.#counters.tiers[i]!.hits++;
-      if (emitter.observed()) emitter.emit("hit", operation, key, slot.name);
-      let shared = shareEntry(entry, this.#valueMode);
-      if (i > 0)
-        this.promote(key, shared, { index: i, ticket: read.ticket, now, operation, versions: read.versions });
-      if (isKeptByFailSafe(shared)) {
-        // Kept by fail-safe past its ttl: it reads as stale, whichever tier holds it.
-        this.#counters.staleServed++;
-        if (emitter.observed()) emitter.emit("stale_served", operation, key, slot.name);
-        shared = asStale(shared);
-      }
-      return { entry: shared, index: i, stale };
+    this.#counters.tiers[i]!.hits++;
+    if (emitter.observed()) emitter.emit("hit", operation, key, slot.name);
+    let shared = shareEntry(entry, this.#valueMode);
+    if (i > 0) this.promote(key, shared, i, read.ticket, now, operation, read.versions);
+    if (isKeptByFailSafe(shared)) {
+      // Kept by fail-safe past its ttl: it reads as stale, whichever tier holds it.
+      this.#counters.staleServed++;
+      if (emitter.observed()) emitter.emit("stale_served", operation, key, slot.name);
+      shared = asStale(shared);
     }
-    this.#counters.tiers[i]!.misses++;
-    if (emitter.observed()) emitter.emit("expired", operation, key, slot.name);
-    return this.#readTier(key, read, i + 1, newest(stale, entry));
+    return shared;
   }
 
   #missed(i: number, operation: CacheOperationName, key: K): void {
@@ -268,13 +397,7 @@ export class TierStack<K, V> {
           if (emitter.observed()) emitter.emit("hit", "getMany", keys[index], slot.name);
           this.#counters.tiers[t]!.hits++;
           this.#counters.hits++;
-          if (t > 0 && tickets)
-            this.promote(keys[index]!, entry, {
-              index: t,
-              ticket: tickets[j]!,
-              now: at,
-              operation: "getMany",
-            });
+          if (t > 0 && tickets) this.promote(keys[index]!, entry, t, tickets[j]!, at, "getMany", undefined);
           if (isKeptByFailSafe(entry)) {
             this.#counters.staleServed++;
             if (emitter.observed()) emitter.emit("stale_served", "getMany", keys[index], slot.name);
@@ -309,37 +432,47 @@ export class TierStack<K, V> {
   }
 
   /**
-   * Copies `entry`, found in tier `at.index`, into the tiers above it that accept it. A tier with
-   * conditional writes takes it only on the version `at.versions` holds for it (none: no copy).
+   * Copies `entry`, found in tier `index` (at `now`, by `operation`, under `ticket`), into the tiers
+   * above it that accept it. A tier with conditional writes takes it only on the version `versions`
+   * holds for it (none: no copy). Positional parameters, not an options object: this runs on every
+   * lower-tier hit.
    */
   promote(
     key: K,
     entry: CacheEntry<V>,
-    at: {
-      index: number;
-      ticket: FenceTicket<K>;
-      now: number;
-      operation: CacheOperationName;
-      versions?: VersionBook | undefined;
-    },
+    index: number,
+    ticket: FenceTicket<K>,
+    now: number,
+    operation: CacheOperationName,
+    versions: VersionBook | undefined,
   ): void {
-    if (!this.#fences.isCurrent(at.ticket)) return;
-    const { operation } = at;
+    if (!this.#fences.isCurrent(ticket)) return;
     const emitter = this.#emitter;
-    for (let j = at.index - 1; j >= 0; j--) {
+    for (let j = index - 1; j >= 0; j--) {
       const slot = this.slots[j]!;
       if (!slot.promotion.shouldPromote(entry)) continue;
-      const copy = capTtl(entry, slot.ttl, at.now);
+      const copy = capTtl(entry, slot.ttl, now);
       if (slot.direct) {
-        // An in-process tier without breaker or timeout: its insert is done when called.
-        slot.tier
-          .insert(key, copy)
-          .catch((error: unknown) => this.#guard.failed(error, slot, j, { operation, key }));
+        // An in-process tier without breaker or timeout: its insert is done when called. One with
+        // `insertSync` is called without a promise at all (no `.catch` on a settled promise).
+        const tier = slot.tier;
+        if (tier.insertSync !== undefined) {
+          try {
+            tier.insertSync(key, copy);
+          } catch (error) {
+            this.#guard.failed(error, slot, j, { operation, key });
+            continue;
+          }
+        } else {
+          tier
+            .insert(key, copy)
+            .catch((error: unknown) => this.#guard.failed(error, slot, j, { operation, key }));
+        }
         if (emitter.observed()) emitter.emit("promotion", operation, key, slot.name);
       } else if (slot.conditional !== undefined) {
-        const version = at.versions?.[j];
+        const version = versions?.[j];
         if (version === undefined) continue;
-        this.#background.track(this.versioned.write(j, key, copy, { version, operation, ticket: at.ticket }));
+        this.#background.track(this.versioned.write(j, key, copy, { version, operation, ticket }));
       } else {
         this.#background.track(
           this.#guard

@@ -1,6 +1,6 @@
 // Nothing partial on bad input (CONSISTENCY.md, "Values a tier refuses"): a value one tier's codec
 // refuses is stored in no tier, L1 included.
-import { Cache, CacheError, ManualClock, isCacheError } from "../src/index.js";
+import { Cache, CacheEntry as CacheEntryOf, CacheError, ManualClock, isCacheError } from "../src/index.js";
 import type { CacheEntry, CacheEvent, CacheTier } from "../src/index.js";
 import { MockCache } from "@cachet/tier/testing";
 import { flush } from "./fixtures.js";
@@ -74,6 +74,36 @@ describe("a value a tier's codec refuses", () => {
     // Not cached in L1 either: every instance would otherwise see a different value.
     expect(await cache.getOrInsert("k", loader)).toBe("bad but real");
     expect(calls).toBe(2);
+    await cache.close();
+  });
+
+  test("a back-fill L1's codec refuses is reported as L1's tier_error, and the read still answers from below", async () => {
+    const clock = new ManualClock();
+    const store = new MockCache<string, string>({ clock, name: "picky" });
+    const refusing = {
+      name: "refusing",
+      encode: (value: string): Uint8Array => {
+        if (value.startsWith("bad")) throw new CacheError("CODEC", "cannot encode", { tier: "memory" });
+        return new TextEncoder().encode(value);
+      },
+      decode: (bytes: Uint8Array): string => new TextDecoder().decode(bytes),
+    };
+    const events: CacheEvent[] = [];
+    const cache = Cache.builder<string, string>({ clock })
+      .memory({ maxEntries: 100, codec: refusing })
+      .ttl(60_000)
+      .fallback(Cache.builder<string, string>().storage(new PickyTier(store)).circuitBreaker(false))
+      .onEvent((e) => events.push(e))
+      .build();
+    await store.insert("k", new CacheEntryOf("bad but stored below", { ttl: 60_000 }));
+    expect((await cache.get("k"))?.value).toBe("bad but stored below");
+    const backFill = events.filter((e) => e.tier === "memory");
+    expect(backFill.map((e) => e.type)).toEqual(["miss", "tier_error"]);
+    expect(isCacheError(backFill[1]!.error) && backFill[1]!.error.code).toBe("CODEC");
+    // Nothing reached L1: the next read asks the tier below again.
+    expect((await cache.get("k"))?.value).toBe("bad but stored below");
+    expect(events.filter((e) => e.type === "hit" && e.tier === "picky")).toHaveLength(2);
+    expect(events.some((e) => e.type === "promotion")).toBe(false);
     await cache.close();
   });
 });

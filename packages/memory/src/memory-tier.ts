@@ -152,6 +152,15 @@ export class MemoryTier<K extends {}, V> implements CacheTier<K, V> {
     return RESOLVED;
   }
 
+  /**
+   * {@link MemoryTier.insert} without a promise (the optional `CacheTier.insertSync`): the core
+   * back-fills L1 with it after every lower-tier hit. Throws `CLOSED` after close, `CODEC` when a
+   * `codec` refuses the value.
+   */
+  insertSync(key: K, entry: CacheEntry<V>): void {
+    this.#lru.set(key, this.#prepare(entry));
+  }
+
   invalidate(key: K): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError());
     this.#lru.delete(key);

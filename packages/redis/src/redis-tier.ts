@@ -25,12 +25,15 @@ import type {
   ExternalChanges,
   Milliseconds,
   TierAttachContext,
+  TierReadReceiver,
 } from "@cachet/tier";
 import type { DecodedVersioned } from "./conditional-write.js";
 import { countEntries, RedisConditionalWrites, tombstoneTtlOf, writeVersioned } from "./conditional-write.js";
 import { isConnectOptions } from "./connect-options.js";
 import { createIORedisClient, resolveConnectOptions } from "./create-ioredis-client.js";
 import { DeadlineSweeper } from "./deadline-sweeper.js";
+import { RedisCommand } from "./redis-command.js";
+import type { ReplyMap } from "./redis-command.js";
 import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
 import type { DecodedEnvelope, DecodedTombstone } from "./envelope.js";
 import { ioredisAdapter, isIORedisLike } from "./ioredis-adapter.js";
@@ -94,6 +97,11 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   readonly externalChanges: ExternalChanges<K> | undefined;
   readonly #tracking: RedisTracking<K> | undefined;
   readonly #deserializeKey: ((text: string) => K) | undefined;
+  /** `get`'s reply mapping, made once (see `#run`). */
+  readonly #readReply = (bytes: Buffer | null, redisKey: string): CacheEntry<V> | undefined =>
+    this.#read(redisKey, bytes, this.#clock.now());
+  /** `#wrap` as a function made once, for {@link RedisCommand}. */
+  readonly #wrapError = (operation: string, error: unknown): CacheError => this.#wrap(operation, error);
 
   /**
    * @throws CacheError `INVALID_OPTION` for a missing client, an empty prefix, a bad URL, a
@@ -320,10 +328,33 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     } catch (error) {
       return Promise.reject(this.#wrap("get", error));
     }
-    return this.#run(
+    return this.#run("get", getCommand, this.#readReply, redisKey);
+  }
+
+  /**
+   * {@link RedisTier.get} reporting to `receiver` instead of returning a promise (the optional
+   * `CacheTier.getInto`): the core reads Redis this way after an L1 miss. Same command, decoding,
+   * `commandTimeout` and errors; exactly one call to `receiver`.
+   */
+  getInto(key: K, receiver: TierReadReceiver<V>): void {
+    let redisKey: string;
+    try {
+      redisKey = this.redisKey(key);
+    } catch (error) {
+      receiver.failed(this.#wrap("get", error));
+      return;
+    }
+    const command = new RedisCommand(
       "get",
-      (redis) => redis.get(redisKey),
-      (bytes) => this.#read(redisKey, bytes, this.#clock.now()),
+      this.#readReply,
+      redisKey,
+      this.#wrapError,
+      this.#deadlines,
+      receiver,
+    );
+    this.#start("get", getCommand, redisKey).then(
+      (value) => command.settle(value),
+      (error: unknown) => command.fail(error),
     );
   }
 
@@ -537,7 +568,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       });
       return undefined;
     }
-    const { cachedAt, ttl, staleFor, tags } = envelope;
+    const { cachedAt, ttl, staleFor } = envelope;
     if (ttl !== undefined && now >= cachedAt + ttl + staleFor) return undefined;
     let value: V;
     try {
@@ -552,7 +583,8 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       });
       return undefined;
     }
-    return new CacheEntry(value, { cachedAt, ttl, staleFor, tags });
+    // The envelope is the options (its `cachedAt`, `ttl`, `staleFor`, `tags`): no copy per read.
+    return new CacheEntry(value, envelope);
   }
 
   #emit(event: RedisTierEvent): void {
@@ -584,7 +616,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
   }
 
   /** Starts `work` once the adapter exists and is ready; a thrown or rejected error is wrapped. */
-  #start<T>(operation: string, work: (redis: RedisAdapter) => Promise<T>): Promise<T> {
+  #start<T, A>(operation: string, work: (redis: RedisAdapter, arg: A) => Promise<T>, arg: A): Promise<T> {
     if (this.#closed) {
       return Promise.reject(
         new CacheError("CLOSED", `\`${operation}\` called after \`close()\` on tier "${this.name}"`, {
@@ -593,10 +625,10 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       );
     }
     const adapter = this.#adapter;
-    if (adapter === undefined) return this.#pendingAdapter!.then(() => this.#start(operation, work));
+    if (adapter === undefined) return this.#pendingAdapter!.then(() => this.#start(operation, work, arg));
     try {
       const ready = adapter.whenReady();
-      if (ready === undefined) return work(adapter);
+      if (ready === undefined) return work(adapter, arg);
       if (this.#failFastBeforeConnect) {
         // The first connection goes on in the background; this call does not wait for it.
         ready.catch(() => undefined);
@@ -608,38 +640,29 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
           ),
         );
       }
-      return ready.then(() => work(adapter));
+      return ready.then(() => work(adapter, arg));
     } catch (error) {
       return Promise.reject(this.#wrap(operation, error));
     }
   }
 
-  /** Runs one call under `commandTimeout`; `then` maps the result before the caller sees it. */
-  #run<T, R = T>(
+  /**
+   * Runs one call under `commandTimeout`; `then` maps the result before the caller sees it. `arg`
+   * is handed to `work` and `then`, so that a hot caller (`get`) passes functions made once, not
+   * closures over its key (see `redis-command.ts`).
+   */
+  #run<T, R = T, A = undefined>(
     operation: string,
-    work: (redis: RedisAdapter) => Promise<T>,
-    then?: (value: T) => R,
+    work: (redis: RedisAdapter, arg: A) => Promise<T>,
+    then?: ReplyMap<T, R, A>,
+    arg?: A,
   ): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const deadline = this.#deadlines.add(reject, operation);
-      this.#start(operation, work).then(
-        (value) => {
-          this.#deadlines.delete(deadline);
-          if (then === undefined) resolve(value as unknown as R);
-          else {
-            try {
-              resolve(then(value));
-            } catch (error) {
-              reject(this.#wrap(operation, error));
-            }
-          }
-        },
-        (error: unknown) => {
-          this.#deadlines.delete(deadline);
-          reject(this.#wrap(operation, error));
-        },
-      );
-    });
+    const command = new RedisCommand<T, R, A>(operation, then, arg as A, this.#wrapError, this.#deadlines);
+    this.#start(operation, work, arg as A).then(
+      (value) => command.settle(value),
+      (error: unknown) => command.fail(error),
+    );
+    return command.promise!;
   }
 
   /** SCANs this tier's prefix page by page; each page (and `onKeys`) gets `commandTimeout`. */
@@ -661,13 +684,16 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
         }, this.#timeout);
       };
       arm();
-      this.#start(operation, (redis) =>
-        redis.scan(pattern, this.#scanCount, async (keys) => {
-          if (settled) throw this.#timeoutError(operation);
-          arm();
-          if (keys.length > 0) await onKeys(redis, keys);
-          arm();
-        }),
+      this.#start(
+        operation,
+        (redis) =>
+          redis.scan(pattern, this.#scanCount, async (keys) => {
+            if (settled) throw this.#timeoutError(operation);
+            arm();
+            if (keys.length > 0) await onKeys(redis, keys);
+            arm();
+          }),
+        undefined,
       ).then(
         () => {
           clearTimeout(timer);
@@ -680,6 +706,11 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       );
     });
   }
+}
+
+/** `get`'s command, one function for every call (the key is the command's argument). */
+function getCommand(redis: RedisAdapter, redisKey: string): Promise<Buffer | null> {
+  return redis.get(redisKey);
 }
 
 function isAdapter(value: unknown): value is RedisAdapter {

@@ -28,7 +28,8 @@ const EMPTY_TAGS: readonly string[] = Object.freeze([]);
 
 function isStringArray(tags: unknown): tags is readonly string[] {
   if (!Array.isArray(tags)) return false;
-  for (const tag of tags as unknown[]) if (typeof tag !== "string") return false;
+  // By index: a `for…of` allocated an array iterator per entry built (every tier read decodes one).
+  for (let i = 0; i < tags.length; i++) if (typeof tags[i] !== "string") return false;
   return true;
 }
 

@@ -2,6 +2,14 @@ import type { CacheEntry } from "./cache-entry.js";
 import type { ConditionalWrites } from "./conditional-writes.js";
 import type { ExternalChanges } from "./external-changes.js";
 
+/** Where a {@link CacheTier.getInto} read reports its outcome: one call, once. */
+export interface TierReadReceiver<V> {
+  /** The read answered: the live entry, or `undefined` for a miss. */
+  answered(entry: CacheEntry<V> | undefined): void;
+  /** The read failed: the error `get` would have rejected with (a `CacheError`). */
+  failed(error: unknown): void;
+}
+
 /**
  * One storage layer of a cache: an in-process LRU, a Redis keyspace, a test double.
  *
@@ -53,6 +61,26 @@ export interface CacheTier<K, V> {
    * hot path so that an L1 hit never waits for a promise. Same semantics as {@link CacheTier.get}.
    */
   getSync?(key: K): CacheEntry<V> | undefined;
+
+  /**
+   * {@link CacheTier.get} without a promise of its own: the tier reports the outcome to `receiver`,
+   * exactly once — {@link TierReadReceiver.answered} with the entry (or `undefined` for a miss), or
+   * {@link TierReadReceiver.failed} with what `get` would reject with (timeouts included). It may
+   * call back before it returns. Optional, for tiers whose reads are asynchronous (a network
+   * round trip): the core reads such a tier with it after an L1 miss, and answers its own caller
+   * from the callback, which saves a promise, its settle functions and a reaction per read. A tier
+   * without it is read with `get`. Semantics, failures included, exactly those of `get`.
+   */
+  getInto?(key: K, receiver: TierReadReceiver<V>): void;
+
+  /**
+   * Synchronous write, for in-process tiers that store without I/O: same semantics as
+   * {@link CacheTier.insert}, but done when it returns, and a failure is thrown (a `CacheError`)
+   * instead of rejected. Optional, and only ever used together with {@link CacheTier.getSync}: the
+   * core back-fills such a tier with it after every hit below it (a promotion), so that a back-fill
+   * costs no promise. A tier without it is back-filled with `insert`.
+   */
+  insertSync?(key: K, entry: CacheEntry<V>): void;
 
   /**
    * Approximate number of entries. It may over-count entries that have expired but were not yet

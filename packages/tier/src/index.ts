@@ -1,7 +1,7 @@
 // Entries and the tier contract
 export { CacheEntry, isCacheEntry } from "./cache-entry.js";
 export type { CacheEntryOptions } from "./cache-entry.js";
-export type { CacheTier, TierAttachContext } from "./cache-tier.js";
+export type { CacheTier, TierAttachContext, TierReadReceiver } from "./cache-tier.js";
 export type {
   ConditionalWriteRefusal,
   ConditionalWriteResult,

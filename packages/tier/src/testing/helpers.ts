@@ -30,16 +30,40 @@ export function assertEntry<V>(
 }
 
 /**
- * Reads `key` with `get` and, when the tier has `getSync`, checks that it agrees (same value,
- * `cachedAt`, `ttl` and tags, or both miss): the core serves L1 hits through `getSync`.
+ * Reads `key` with `get` and, when the tier has `getSync` or `getInto`, checks that they agree
+ * (same value, `cachedAt`, `ttl` and tags, or both miss; `getInto` calls its receiver exactly
+ * once): the core serves L1 hits through `getSync`, and reads a lower tier with `getInto`.
  */
 export async function read<K, V>(tier: CacheTier<K, V>, key: K): Promise<CacheEntry<V> | undefined> {
   const entry = await tier.get(key);
+  const summary = (e: CacheEntry<V> | undefined) =>
+    e === undefined ? undefined : { value: e.value, cachedAt: e.cachedAt, ttl: e.ttl, tags: [...e.tags] };
   if (typeof tier.getSync === "function") {
     const sync = tier.getSync(key);
-    const summary = (e: CacheEntry<V> | undefined) =>
-      e === undefined ? undefined : { value: e.value, cachedAt: e.cachedAt, ttl: e.ttl, tags: [...e.tags] };
     assert.deepStrictEqual(summary(sync), summary(entry), `getSync(${describe(key)}) disagrees with get`);
+  }
+  if (typeof tier.getInto === "function") {
+    const outcomes: { entry?: CacheEntry<V> | undefined; error?: unknown }[] = [];
+    await new Promise<void>((resolve) => {
+      tier.getInto!(key, {
+        answered: (answered) => {
+          outcomes.push({ entry: answered });
+          resolve();
+        },
+        failed: (error) => {
+          outcomes.push({ error });
+          resolve();
+        },
+      });
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve)); // a second call would come by now
+    assert.equal(outcomes.length, 1, `getInto(${describe(key)}) must call its receiver exactly once`);
+    assert.equal(outcomes[0]!.error, undefined, `getInto(${describe(key)}) failed where get answered`);
+    assert.deepStrictEqual(
+      summary(outcomes[0]!.entry),
+      summary(entry),
+      `getInto(${describe(key)}) disagrees with get`,
+    );
   }
   return entry;
 }
