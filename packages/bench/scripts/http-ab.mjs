@@ -4,7 +4,8 @@
 //   node scripts/http-ab.mjs <node|fastify> <label>=<service dist/index.js>[=<mode>] ... \
 //     [--n 20000] [--rounds 7] [--alloc]
 //
-// `<mode>` is `cached` (default), `limit` or `limit-same-bytes` (see http-ab-server.mjs). Each server
+// `<mode>` is `cached` (default), `limit` or `limit-same-bytes` (see src/http-server.ts; run
+// `pnpm build` in packages/bench first). Each server
 // is warmed up with 10,000 requests, then every round runs `--n` requests (autocannon, 32
 // connections) against each server in turn (reversed every other round) and reads the server's CPU
 // time around it. Prints each server's median µs/request and, against the first server, the ratio
@@ -17,7 +18,7 @@ import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const autocannon = require("autocannon");
-const SERVER = fileURLToPath(new URL("./http-ab-server.mjs", import.meta.url));
+const SERVER = fileURLToPath(new URL("../dist/http-server.js", import.meta.url));
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -51,7 +52,10 @@ const ask = (child, message, key) =>
 const servers = [];
 for (const spec of specs) {
   const [label, entry, mode = "cached"] = spec.split("=");
-  const child = fork(SERVER, [entry, adapter, mode], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(SERVER, [adapter, mode], {
+    env: { ...process.env, CACHET_SERVICE_ENTRY: entry },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const port = await ask(child, {}, "port");
   servers.push({ label, child, url: `http://127.0.0.1:${port}/`, cpu: [] });
 }

@@ -1,13 +1,26 @@
 // A server for the HTTP scenario, in its own process so the load generator does not share its
-// event loop: `node http-server.js <node|fetch|fastify> <limit|cached|uncached>`. It reports its
-// port over IPC, answers `{ cpu: true }` with its `process.cpuUsage()`, and runs until killed.
+// event loop: `node http-server.js <node|fetch|fastify> <limit|cached|uncached|limit-same-bytes>`.
+// It reports its port over IPC, answers `{ cpu: true }` with its `process.cpuUsage()`, and runs
+// until killed. For `scripts/http-ab.mjs` (A/B of builds): `CACHET_SERVICE_ENTRY` loads
+// `@cachet/service` from another build's `dist/index.js`; `limit-same-bytes` (node only) answers a
+// constant with the cached path's exact head (`Content-Length`, `Age`, `X-Cache`) and a Buffer body;
+// `{ allocStart: true }` / `{ allocStop: true }` sample allocations (answered `allocStarted` and
+// `alloc`), and `{ exit: true }` exits (so that a `--cpu-prof` profile is written).
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { pathToFileURL } from "node:url";
 import { MemoryTier } from "@cachet/memory";
-import { createHttpCache } from "@cachet/service";
+import type * as Service from "@cachet/service";
 import type { HttpCacheValue } from "@cachet/service";
 import Fastify from "fastify";
+import { startAllocationSampling } from "./alloc-sampler.js";
+import type { Allocations } from "./alloc-sampler.js";
+
+const serviceEntry = process.env.CACHET_SERVICE_ENTRY;
+const { createHttpCache } = (await import(
+  serviceEntry === undefined ? "@cachet/service" : pathToFileURL(serviceEntry).href
+)) as typeof Service;
 
 const ORIGIN_MS = 20;
 const BODY = JSON.stringify({
@@ -22,6 +35,12 @@ const HEADERS: Record<string, string> = {
   "content-type": "application/json",
   "cache-control": "public, max-age=600",
 };
+const BODY_BYTES = Buffer.from(BODY);
+/** The head the cached path sends for a hit, as a flat list. */
+const SAME_HEAD = [
+  ...Object.entries(HEADERS).flat(),
+  ...["content-length", String(BODY_BYTES.length), "age", "0", "x-cache", "HIT"],
+];
 
 const [adapter, mode] = process.argv.slice(2) as [string, string];
 
@@ -82,6 +101,11 @@ async function listen(): Promise<number> {
     handle = serveFetch(mode === "cached" ? newHttpCache().fetch(origin) : origin);
   } else {
     const origin = (_req: IncomingMessage, res: ServerResponse): void => {
+      if (mode === "limit-same-bytes") {
+        res.writeHead(200, SAME_HEAD);
+        res.end(BODY_BYTES);
+        return;
+      }
       if (mode === "limit") {
         res.writeHead(200, HEADERS);
         res.end(BODY);
@@ -113,9 +137,24 @@ async function listen(): Promise<number> {
 
 // The harness asks for this process's CPU time around each measured window: CPU per request does not
 // depend on how much of the machine the server got, which the request rate does.
-process.on("message", (message: { cpu?: boolean }) => {
-  if (message.cpu === true) process.send?.({ cpu: process.cpuUsage() });
-});
+let stopSampling: (() => Promise<Allocations>) | undefined;
+process.on(
+  "message",
+  (message: { cpu?: boolean; exit?: boolean; allocStart?: boolean; allocStop?: boolean }) => {
+    if (message.exit === true) process.exit(0);
+    if (message.cpu === true) process.send?.({ cpu: process.cpuUsage() });
+    if (message.allocStart === true) {
+      void startAllocationSampling().then((stop) => {
+        stopSampling = stop;
+        process.send?.({ allocStarted: true });
+      });
+    }
+    if (message.allocStop === true && stopSampling !== undefined) {
+      void stopSampling().then((alloc) => process.send?.({ alloc }));
+      stopSampling = undefined;
+    }
+  },
+);
 
 listen().then(
   (port) => process.send?.({ port }),

@@ -11,7 +11,7 @@
 // Paths: l1-get-seq, l1-get-256 (10,000 keys, Zipf reads, all L1 hits), l2-only (Redis alone, 256
 // in flight), l2-backfill (50-entry L1 in front of Redis, 256 in flight, ~99% L1 misses), memory
 // (retained heap bytes per entry, 100,000 entries; `ops` ignored).
-import { Session } from "node:inspector/promises";
+import { startAllocationSampling } from "./alloc-sampler.js";
 import { createL1, createTiered, makeValue } from "./libs.js";
 import type { L1Lib, L2Lib, Subject } from "./libs.js";
 import { uniformSequence, zipfSequence } from "./random.js";
@@ -35,42 +35,13 @@ async function drive(op: (i: number) => unknown, inFlight: number, count: number
   await Promise.all(Array.from({ length: inFlight }, worker));
 }
 
-interface AllocationNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: AllocationNode[];
-}
-
 /** Samples every allocation (also those a GC already reclaimed) while `run` runs; prints bytes per op by site. */
 async function sampled(run: () => Promise<void>): Promise<void> {
-  const session = new Session();
-  session.connect();
-  await session.post("HeapProfiler.startSampling", {
-    samplingInterval: 32,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
+  const stop = await startAllocationSampling();
   await run();
-  const { profile } = (await session.post("HeapProfiler.stopSampling")) as {
-    profile: { head: AllocationNode };
-  };
-  session.disconnect();
-  const bySite = new Map<string, number>();
-  let total = 0;
-  const walk = (node: AllocationNode): void => {
-    if (node.selfSize > 0) {
-      const { functionName, url, lineNumber } = node.callFrame;
-      const site = `${functionName || "(anonymous)"} ${url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*\/packages\//, "")}:${lineNumber + 1}`;
-      bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
-      total += node.selfSize;
-    }
-    for (const child of node.children) walk(child);
-  };
-  walk(profile.head);
+  const { total, sites } = await stop();
   console.log(`allocated ≈ ${(total / ops).toFixed(0)} bytes/op (sampled every 32 bytes)`);
-  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
-    console.log(`  ${(bytes / ops).toFixed(1).padStart(7)} B/op  ${site}`);
-  }
+  for (const [site, bytes] of sites) console.log(`  ${(bytes / ops).toFixed(1).padStart(7)} B/op  ${site}`);
 }
 
 async function main(): Promise<void> {
