@@ -3,9 +3,9 @@
  * options, key encoding, envelope decoding, batching per node and the optional capabilities
  * (conditional writes, external changes through `tracking`, the `attach` prefix, `onReady`).
  *
- * Length: about 690 lines, over the house limit: the capabilities were added in parallel this
- * release. The options live in `redis-tier-options.ts`, tracking in `tracking/`. Next split: the
- * write paths next to `conditional-write.ts`.
+ * Length: about 720 lines, over the house limit: the capabilities were added in parallel this
+ * release. The options live in `redis-tier-options.ts`, tracking in `tracking/`, a command in
+ * flight in `redis-command.ts`. Next split: the write paths next to `conditional-write.ts`.
  */
 import {
   CacheEntry,
@@ -33,7 +33,7 @@ import { isConnectOptions } from "./connect-options.js";
 import { createIORedisClient, resolveConnectOptions } from "./create-ioredis-client.js";
 import { DeadlineSweeper } from "./deadline-sweeper.js";
 import { RedisCommand } from "./redis-command.js";
-import type { ReplyMap } from "./redis-command.js";
+import type { ReplyMap, ReplyReceiver } from "./redis-command.js";
 import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
 import type { DecodedEnvelope, DecodedTombstone } from "./envelope.js";
 import { ioredisAdapter, isIORedisLike } from "./ioredis-adapter.js";
@@ -344,18 +344,7 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
       receiver.failed(this.#wrap("get", error));
       return;
     }
-    const command = new RedisCommand(
-      "get",
-      this.#readReply,
-      redisKey,
-      this.#wrapError,
-      this.#deadlines,
-      receiver,
-    );
-    this.#start("get", getCommand, redisKey).then(
-      (value) => command.settle(value),
-      (error: unknown) => command.fail(error),
-    );
+    this.#issue("get", getCommand, this.#readReply, redisKey, receiver);
   }
 
   async getMany(keys: readonly K[]): Promise<(CacheEntry<V> | undefined)[]> {
@@ -657,12 +646,33 @@ export class RedisTier<K = string, V = unknown> implements CacheTier<K, V> {
     then?: ReplyMap<T, R, A>,
     arg?: A,
   ): Promise<R> {
-    const command = new RedisCommand<T, R, A>(operation, then, arg as A, this.#wrapError, this.#deadlines);
-    this.#start(operation, work, arg as A).then(
+    return this.#issue(operation, work, then, arg as A).promise!;
+  }
+
+  /**
+   * Starts one command under `commandTimeout`: its outcome goes to the command's promise, or to
+   * `receiver` when given (then the command has no promise).
+   */
+  #issue<T, R, A>(
+    operation: string,
+    work: (redis: RedisAdapter, arg: A) => Promise<T>,
+    then: ReplyMap<T, R, A> | undefined,
+    arg: A,
+    receiver?: ReplyReceiver<R>,
+  ): RedisCommand<T, R, A> {
+    const command = new RedisCommand<T, R, A>(
+      operation,
+      then,
+      arg,
+      this.#wrapError,
+      this.#deadlines,
+      receiver,
+    );
+    this.#start(operation, work, arg).then(
       (value) => command.settle(value),
       (error: unknown) => command.fail(error),
     );
-    return command.promise!;
+    return command;
   }
 
   /** SCANs this tier's prefix page by page; each page (and `onKeys`) gets `commandTimeout`. */

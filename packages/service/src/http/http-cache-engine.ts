@@ -61,6 +61,15 @@ function isRevalidationForced(stored: StoredResponse, age: number, rules: Reques
   );
 }
 
+/**
+ * RFC 9111 §3.5: a shared cache reuses a stored response for a request carrying `Authorization`
+ * only when the response allowed it (`public`, `s-maxage`, `must-revalidate`). The one place both
+ * reads (`serve`, `answerSync`) decide it.
+ */
+function isReuseAllowed(isSharedWithAuthorization: boolean, stored: StoredResponse): boolean {
+  return !isSharedWithAuthorization || stored.isAuthorizedReuseAllowed;
+}
+
 /** Whether a stored response at `age` is fresh and may be reused without validation. */
 function isReusableFresh(stored: StoredResponse, age: number, rules: RequestRules): boolean {
   return stored.freshFor > age && !isRevalidationForced(stored, age, rules);
@@ -126,7 +135,7 @@ export class HttpCacheEngine implements RequestServer {
     for (;;) {
       const found = await this.#variants.lookup(key, request);
       let stale: Found | undefined;
-      if (found !== undefined && (!hasAuthorization || found.stored.isAuthorizedReuseAllowed)) {
+      if (found !== undefined && isReuseAllowed(hasAuthorization, found.stored)) {
         const stored = found.stored;
         const age = currentAge(stored, options.clock.now());
         const isFresh = stored.freshFor > age;
@@ -184,13 +193,8 @@ export class HttpCacheEngine implements RequestServer {
     }
     if (found === undefined || found.stored.isCompressed) return this.#decline(request, key);
     const stored = found.stored;
-    if (
-      options.isShared &&
-      request.header("authorization") !== undefined &&
-      !stored.isAuthorizedReuseAllowed
-    ) {
-      return this.#decline(request, key);
-    }
+    const hasAuthorization = options.isShared && request.header("authorization") !== undefined;
+    if (!isReuseAllowed(hasAuthorization, stored)) return this.#decline(request, key);
     const age = currentAge(stored, options.clock.now());
     if (!isReusableFresh(stored, age, rules)) return this.#decline(request, key);
     this.#sendStored(request, client, stored, age, "HIT", stored.body);
