@@ -177,6 +177,24 @@ class IORedisAdapter implements RedisAdapter {
     return out;
   }
 
+  /**
+   * The connected masters that own every slot, asking the cluster again once when the client's map
+   * or pool lacks one (see {@link slotOwners}); throws when it still does.
+   */
+  async #slotOwners(): Promise<Redis[]> {
+    const cluster = this.#client as Cluster;
+    const owners = slotOwners(cluster);
+    if (owners !== undefined) return owners;
+    await this.#refreshSlots();
+    const refreshed = slotOwners(cluster);
+    if (refreshed === undefined) {
+      throw new Error(
+        "the cluster client does not reach a master for every slot: a SCAN would be incomplete",
+      );
+    }
+    return refreshed;
+  }
+
   #refreshSlots(): Promise<void> {
     return new Promise<void>((resolve) => (this.#client as Cluster).refreshSlotsCache(() => resolve()));
   }
@@ -238,9 +256,7 @@ class IORedisAdapter implements RedisAdapter {
   }
 
   async scan(pattern: string, count: number, onKeys: (keys: Buffer[]) => Promise<void>): Promise<void> {
-    const nodes: Redis[] = this.isCluster
-      ? (this.#client as Cluster).nodes("master")
-      : [this.#client as Redis];
+    const nodes = this.isCluster ? await this.#slotOwners() : [this.#client as Redis];
     for (const node of nodes) {
       let cursor = "0";
       do {
@@ -301,4 +317,27 @@ class IORedisAdapter implements RedisAdapter {
  */
 export function ioredisAdapter(client: IORedisLike): RedisAdapter {
   return new IORedisAdapter(client as unknown as Client);
+}
+
+/**
+ * The connections of the masters that own the cluster's slots, by the client's slot map, or
+ * `undefined` when a slot has no owner or an owner has no connection in the pool. Right after a
+ * partition heals, ioredis may hold a pool of one master while it rebuilds the others, and a SCAN
+ * over fewer masters than own slots would skip their keys and still succeed (a `clear` replayed
+ * then deleted a third of the keys and reported success).
+ */
+function slotOwners(cluster: Cluster): Redis[] | undefined {
+  const pool = new Map<string, Redis>();
+  for (const node of cluster.nodes("master")) pool.set(`${node.options.host}:${node.options.port}`, node);
+  const owners = new Map<string, Redis>();
+  const slots = cluster.slots;
+  for (let slot = 0; slot < 16384; slot++) {
+    const owner = slots[slot]?.[0];
+    if (owner === undefined) return undefined;
+    if (owners.has(owner)) continue;
+    const node = pool.get(owner);
+    if (node === undefined) return undefined;
+    owners.set(owner, node);
+  }
+  return [...owners.values()];
 }
